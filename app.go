@@ -1,0 +1,51 @@
+package imgate
+
+import "time"
+
+// AppStatus says whether an app may be used.
+type AppStatus int
+
+// App statuses; the names follow MaxIM's discovery answer.
+const (
+	AppNormal AppStatus = iota
+	AppFrozen
+	AppBanned
+)
+
+// App is a tenant: every user, group and message belongs to one app, and a
+// token of one app never reaches another app's data.
+type App struct {
+	ID        string // 12 lowercase letters when generated, like MaxIM's
+	Name      string
+	Status    AppStatus
+	CreatedAt time.Time
+}
+
+// TokenKind tells an app administrator's token from an end user's.
+type TokenKind int
+
+// Token kinds. The values are the "role" claim of the signed token.
+const (
+	TokenUser  TokenKind = 1
+	TokenAdmin TokenKind = 2
+)
+
+// Token is the stored record behind a signed access-token. The signed form
+// carries ID, AppID, Kind and UserID; the record adds what can change
+// after signing: revocation.
+type Token struct {
+	ID         string // the signed token's "jti"
+	AppID      string
+	Kind       TokenKind
+	UserID     int64 // 0 for admin tokens
+	DeviceGUID string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time // zero: never
+	RevokedAt  time.Time // zero: not revoked
+}
+
+// Revoked reports whether the token was revoked.
+func (t Token) Revoked() bool { return !t.RevokedAt.IsZero() }
+
+// Expired reports whether the token has expired at now.
+func (t Token) Expired(now time.Time) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }

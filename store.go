@@ -1,0 +1,91 @@
+package imgate
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract shared by storage/postgres and
+// storage/embedded; storage/storetest checks both against it. Every method
+// scopes its data by app id where it takes one: nothing of one app is
+// visible through another. Errors are *Error with the codes named in each
+// method's doc, or internal errors (CodeStore) wrapped with context.
+type Store interface {
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's connections.
+	Close() error
+
+	// Secret returns the token-signing secret kept in the store. When none
+	// is kept yet, it keeps fresh and returns it; concurrent callers all get
+	// the one that was kept first.
+	Secret(ctx context.Context, fresh []byte) ([]byte, error)
+
+	// CreateApp stores a new app: CodeInvalidParameter if its id is taken.
+	CreateApp(ctx context.Context, app App) error
+	// App returns the app with the id: CodeUnknownApp if there is none.
+	App(ctx context.Context, id string) (App, error)
+	// Apps lists every app, oldest first.
+	Apps(ctx context.Context) ([]App, error)
+
+	// CreateToken stores a token record.
+	CreateToken(ctx context.Context, t Token) error
+	// Token returns the token record with the id: CodeInvalidToken if none.
+	Token(ctx context.Context, id string) (Token, error)
+	// RevokeToken marks the token revoked at the time: CodeInvalidToken if
+	// there is no such token. Revoking a revoked token is not an error.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RevokeUserTokens revokes every unrevoked token of the user except the
+	// one with id keep (which may be empty) and returns the ids it revoked.
+	RevokeUserTokens(ctx context.Context, appID string, userID int64, keep string, at time.Time) ([]string, error)
+	// PruneTokens deletes the tokens that expired before the time and
+	// returns how many it deleted.
+	PruneTokens(ctx context.Context, before time.Time) (int, error)
+
+	// CreateUser stores a new user and returns it with its id assigned:
+	// CodeUserExists if the username or email is taken in the app,
+	// CodeMobileTaken if the mobile is.
+	CreateUser(ctx context.Context, u User) (User, error)
+	// User returns the user: CodeUserNotFound if the app has none with the id.
+	User(ctx context.Context, appID string, id int64) (User, error)
+	// UserByName returns the user with the username: CodeUserNotFound.
+	UserByName(ctx context.Context, appID, username string) (User, error)
+	// UserByLogin returns the user whose username, mobile or email (tried
+	// in that order) is login: CodeUserNotFound.
+	UserByLogin(ctx context.Context, appID, login string) (User, error)
+	// UpdateUser reads the user, applies fn and writes the result, in one
+	// transaction; an error from fn aborts the update and is returned as is.
+	// fn must not change ID or AppID. CodeUserNotFound, and the uniqueness
+	// codes of CreateUser.
+	UpdateUser(ctx context.Context, appID string, id int64, fn func(*User) error) (User, error)
+	// Users lists the app's users by id, skipping offset and returning at
+	// most limit.
+	Users(ctx context.Context, appID string, offset, limit int) ([]User, error)
+	// SetUserStatus sets the status of every listed user, or of none:
+	// CodeUserNotFound if any id is not a user of the app.
+	SetUserStatus(ctx context.Context, appID string, ids []int64, status UserStatus) error
+	// DeleteUser deletes the user with its tokens and devices:
+	// CodeUserNotFound.
+	DeleteUser(ctx context.Context, appID string, id int64) error
+
+	// RegisterDevice records a login of d.UserID's device. It finds the
+	// device by d.SN when that is not 0 and exists, else by d.GUID when
+	// that is not empty and exists; it then updates Platform, UserAgent,
+	// LastLoginAt, and GUID (which moves from any other device of the user
+	// holding it), and fills PushToken if the device had none. Otherwise it
+	// creates the device with the user's next free SN. CodeUserNotFound.
+	RegisterDevice(ctx context.Context, d Device) (Device, error)
+	// Device returns one device of the user: ErrDeviceNotFound.
+	Device(ctx context.Context, appID string, userID int64, sn uint32) (Device, error)
+	// Devices lists the user's devices by SN.
+	Devices(ctx context.Context, appID string, userID int64) ([]Device, error)
+	// UpdateDevice reads the device, applies fn and writes the result in one
+	// transaction: ErrDeviceNotFound. fn must not change the key fields.
+	UpdateDevice(ctx context.Context, appID string, userID int64, sn uint32, fn func(*Device) error) (Device, error)
+	// DeleteDevice deletes the device: ErrDeviceNotFound.
+	DeleteDevice(ctx context.Context, appID string, userID int64, sn uint32) error
+}
+
+// ErrDeviceNotFound answers a device serial number the user does not have.
+// MaxIM has no code of its own for it; it is a bad parameter.
+var ErrDeviceNotFound = &Error{Code: CodeInvalidParameter, Message: "device not found"}
