@@ -1,0 +1,346 @@
+// Package auth issues and verifies imgate's access tokens: HS512-signed JWTs
+// whose records live in the store, so that each can be revoked. Verification
+// is on the path of every REST call and WebSocket login, so it checks the
+// signature locally and consults the store only on a cache miss.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/imgate/imgate"
+)
+
+// Config tunes Tokens. Zero fields take the documented defaults.
+type Config struct {
+	// Secret signs and verifies tokens. Required; see LoadSecret.
+	Secret []byte
+	// UserTokenTTL is how long a user token lives. Default 7 days.
+	UserTokenTTL time.Duration
+	// CacheTTL is how long a verified token's record is trusted without
+	// asking the store again. Revocations made through this process take
+	// effect at once; those made by another process within CacheTTL.
+	// Default 1 minute.
+	CacheTTL time.Duration
+	// CacheSize bounds the number of cached records. Default 100,000.
+	CacheSize int
+}
+
+func (c Config) withDefaults() Config {
+	if c.UserTokenTTL <= 0 {
+		c.UserTokenTTL = 7 * 24 * time.Hour
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = time.Minute
+	}
+	if c.CacheSize <= 0 {
+		c.CacheSize = 100_000
+	}
+	return c
+}
+
+// claims is the signed payload, shaped like MaxIM's admin token example.
+type claims struct {
+	App  string `json:"app"`
+	Role int    `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// entry is a cached verification result.
+type entry struct {
+	tok      imgate.Token
+	missing  bool // no such token
+	disabled bool // the token's user is disabled
+	until    time.Time
+}
+
+// Tokens issues, verifies and revokes access tokens.
+type Tokens struct {
+	store  imgate.Store
+	cfg    Config
+	now    func() time.Time
+	parser *jwt.Parser
+
+	mu    sync.Mutex
+	cache map[string]entry // by token id
+}
+
+// New returns Tokens over the store. now may be nil for time.Now.
+func New(store imgate.Store, cfg Config, now func() time.Time) (*Tokens, error) {
+	if len(cfg.Secret) == 0 {
+		return nil, errors.New("auth: no signing secret")
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Tokens{
+		store:  store,
+		cfg:    cfg.withDefaults(),
+		now:    now,
+		parser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS512.Alg()}), jwt.WithTimeFunc(now)),
+		cache:  make(map[string]entry),
+	}, nil
+}
+
+// LoadSecret returns the configured secret, or else the one kept in the
+// store, generating and keeping one on first use.
+func LoadSecret(ctx context.Context, store imgate.Store, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("auth: generate secret: %w", err)
+	}
+	secret, err := store.Secret(ctx, fresh)
+	if err != nil {
+		return nil, fmt.Errorf("auth: load secret: %w", err)
+	}
+	return secret, nil
+}
+
+// IssueAdmin creates an admin token of the app; it never expires.
+func (t *Tokens) IssueAdmin(ctx context.Context, appID string) (string, imgate.Token, error) {
+	return t.issue(ctx, imgate.Token{AppID: appID, Kind: imgate.TokenAdmin})
+}
+
+// IssueUser creates a token of the user, expiring after UserTokenTTL.
+func (t *Tokens) IssueUser(ctx context.Context, appID string, userID int64, deviceGUID string) (string, imgate.Token, error) {
+	tok := imgate.Token{AppID: appID, Kind: imgate.TokenUser, UserID: userID, DeviceGUID: deviceGUID}
+	tok.ExpiresAt = t.now().Add(t.cfg.UserTokenTTL)
+	return t.issue(ctx, tok)
+}
+
+func (t *Tokens) issue(ctx context.Context, tok imgate.Token) (string, imgate.Token, error) {
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return "", tok, fmt.Errorf("auth: token id: %w", err)
+	}
+	tok.ID = hex.EncodeToString(id)
+	tok.CreatedAt = time.UnixMilli(t.now().UnixMilli())
+	if !tok.ExpiresAt.IsZero() {
+		tok.ExpiresAt = time.UnixMilli(tok.ExpiresAt.UnixMilli())
+	}
+	if err := t.store.CreateToken(ctx, tok); err != nil {
+		return "", tok, fmt.Errorf("auth: store token of app %s: %w", tok.AppID, err)
+	}
+	raw, err := t.sign(tok)
+	if err != nil {
+		return "", tok, err
+	}
+	return raw, tok, nil
+}
+
+func (t *Tokens) sign(tok imgate.Token) (string, error) {
+	c := claims{App: tok.AppID, Role: int(tok.Kind)}
+	c.ID = tok.ID
+	c.Subject = strconv.FormatInt(tok.UserID, 10)
+	c.IssuedAt = jwt.NewNumericDate(tok.CreatedAt)
+	if !tok.ExpiresAt.IsZero() {
+		c.ExpiresAt = jwt.NewNumericDate(tok.ExpiresAt)
+	}
+	raw, err := jwt.NewWithClaims(jwt.SigningMethodHS512, c).SignedString(t.cfg.Secret)
+	if err != nil {
+		return "", fmt.Errorf("auth: sign token: %w", err)
+	}
+	return raw, nil
+}
+
+var errInvalid = &imgate.Error{Code: imgate.CodeInvalidToken, Message: "invalid access-token"}
+
+// Verify returns the record of a valid token: CodeInvalidToken when it is
+// malformed, badly signed, expired, revoked, or its user is gone, and
+// CodeForbidden when its user is disabled. A token that imgate did not sign
+// is valid only if it was imported (see Import).
+func (t *Tokens) Verify(ctx context.Context, raw string) (imgate.Token, error) {
+	var c claims
+	if _, err := t.parser.ParseWithClaims(raw, &c, t.key); err != nil {
+		return t.verifyImported(ctx, raw)
+	}
+	e, err := t.lookup(ctx, c.ID)
+	if err != nil {
+		return imgate.Token{}, err
+	}
+	if e.tok.AppID != c.App || int(e.tok.Kind) != c.Role || strconv.FormatInt(e.tok.UserID, 10) != c.Subject {
+		return imgate.Token{}, errInvalid
+	}
+	return t.valid(e)
+}
+
+func (t *Tokens) verifyImported(ctx context.Context, raw string) (imgate.Token, error) {
+	if raw == "" || len(raw) > maxImportedLen {
+		return imgate.Token{}, errInvalid
+	}
+	e, err := t.lookup(ctx, importedID(raw))
+	if err != nil {
+		return imgate.Token{}, err
+	}
+	return t.valid(e)
+}
+
+func (t *Tokens) valid(e entry) (imgate.Token, error) {
+	switch {
+	case e.missing || e.tok.Revoked() || e.tok.Expired(t.now()):
+		return imgate.Token{}, errInvalid
+	case e.disabled:
+		return imgate.Token{}, imgate.Errorf(imgate.CodeForbidden, "user is disabled")
+	}
+	return e.tok, nil
+}
+
+// maxImportedLen bounds an imported token; MaxIM's are about 200 bytes.
+const maxImportedLen = 4096
+
+// importedID is the record id of an imported token: a hash, so that the
+// store never holds the token itself.
+func importedID(raw string) string {
+	sum := sha256.Sum256([]byte(raw))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Import makes an existing token string, such as an admin token issued by
+// MaxIM's console, a valid admin token of the app, so that systems moving
+// to imgate keep their credentials.
+func (t *Tokens) Import(ctx context.Context, appID, raw string) (imgate.Token, error) {
+	if raw == "" || len(raw) > maxImportedLen {
+		return imgate.Token{}, imgate.Errorf(imgate.CodeInvalidParameter, "a token to import must have 1 to %d bytes", maxImportedLen)
+	}
+	if _, err := t.parser.ParseWithClaims(raw, &claims{}, t.key); err == nil {
+		return imgate.Token{}, imgate.Errorf(imgate.CodeInvalidParameter, "the token is imgate's own already")
+	}
+	tok := imgate.Token{ID: importedID(raw), AppID: appID, Kind: imgate.TokenAdmin, CreatedAt: time.UnixMilli(t.now().UnixMilli())}
+	if err := t.store.CreateToken(ctx, tok); err != nil {
+		return imgate.Token{}, fmt.Errorf("auth: import token of app %s: %w", appID, err)
+	}
+	t.forget(tok.ID)
+	return tok, nil
+}
+
+// ID returns the record id of a token string that imgate signed or
+// imported, whatever its state; CodeInvalidToken for any other string.
+func (t *Tokens) ID(raw string) (string, error) {
+	var c claims
+	_, err := t.parser.ParseWithClaims(raw, &c, t.key)
+	switch {
+	case err == nil, errors.Is(err, jwt.ErrTokenExpired):
+		return c.ID, nil
+	case raw != "" && len(raw) <= maxImportedLen:
+		return importedID(raw), nil
+	}
+	return "", errInvalid
+}
+
+func (t *Tokens) key(*jwt.Token) (any, error) { return t.cfg.Secret, nil }
+
+// lookup returns the cached entry of the token id, loading it on a miss.
+func (t *Tokens) lookup(ctx context.Context, id string) (entry, error) {
+	now := t.now()
+	t.mu.Lock()
+	e, ok := t.cache[id]
+	t.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e, nil
+	}
+	tok, err := t.store.Token(ctx, id)
+	if imgate.ErrorCode(err) == imgate.CodeInvalidToken {
+		// Remembered too, so that a flood of bad tokens stays off the store.
+		e = entry{missing: true, until: now.Add(t.cfg.CacheTTL)}
+		t.put(id, e)
+		return e, nil
+	} else if err != nil {
+		return entry{}, fmt.Errorf("auth: load token: %w", err)
+	}
+	e = entry{tok: tok, until: now.Add(t.cfg.CacheTTL)}
+	if tok.Kind == imgate.TokenUser {
+		u, err := t.store.User(ctx, tok.AppID, tok.UserID)
+		switch {
+		case imgate.ErrorCode(err) == imgate.CodeUserNotFound:
+			e.missing = true
+		case err != nil:
+			return entry{}, fmt.Errorf("auth: load user of token: %w", err)
+		}
+		e.disabled = u.Status == imgate.UserDisabled
+	}
+	t.put(id, e)
+	return e, nil
+}
+
+func (t *Tokens) put(id string, e entry) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.cache) >= t.cfg.CacheSize {
+		t.evictLocked(e.until.Add(-t.cfg.CacheTTL))
+	}
+	t.cache[id] = e
+}
+
+// evictLocked drops expired entries and, if that frees too little, an
+// arbitrary tenth of the rest (map order is random).
+func (t *Tokens) evictLocked(now time.Time) {
+	for id, e := range t.cache {
+		if !now.Before(e.until) {
+			delete(t.cache, id)
+		}
+	}
+	drop := t.cfg.CacheSize / 10
+	for id := range t.cache {
+		if len(t.cache) < t.cfg.CacheSize-drop {
+			return
+		}
+		delete(t.cache, id)
+	}
+}
+
+// Revoke revokes one token: CodeInvalidToken if there is none.
+func (t *Tokens) Revoke(ctx context.Context, id string) error {
+	if err := t.store.RevokeToken(ctx, id, t.now()); err != nil {
+		return fmt.Errorf("auth: revoke token: %w", err)
+	}
+	t.forget(id)
+	return nil
+}
+
+// RevokeUser revokes every token of the user but keep (which may be "").
+func (t *Tokens) RevokeUser(ctx context.Context, appID string, userID int64, keep string) error {
+	if _, err := t.store.RevokeUserTokens(ctx, appID, userID, keep, t.now()); err != nil {
+		return fmt.Errorf("auth: revoke tokens of user %d: %w", userID, err)
+	}
+	t.ForgetUser(appID, userID)
+	return nil
+}
+
+// ForgetUser drops the cached records of the user's tokens, so that the
+// next verification sees a change of the user (disabled, deleted).
+func (t *Tokens) ForgetUser(appID string, userID int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, e := range t.cache {
+		if e.tok.AppID == appID && e.tok.UserID == userID && e.tok.Kind == imgate.TokenUser {
+			delete(t.cache, id)
+		}
+	}
+}
+
+func (t *Tokens) forget(id string) {
+	t.mu.Lock()
+	delete(t.cache, id)
+	t.mu.Unlock()
+}
+
+// Prune deletes token records that expired more than a day ago.
+func (t *Tokens) Prune(ctx context.Context) (int, error) {
+	n, err := t.store.PruneTokens(ctx, t.now().Add(-24*time.Hour))
+	if err != nil {
+		return 0, fmt.Errorf("auth: prune tokens: %w", err)
+	}
+	return n, nil
+}
