@@ -9,7 +9,14 @@ import (
 // storage/embedded; storage/storetest checks both against it. Every method
 // scopes its data by app id where it takes one: nothing of one app is
 // visible through another. Errors are *Error with the codes named in each
-// method's doc, or internal errors (CodeStore) wrapped with context.
+// method's doc, or internal errors (CodeStore) wrapped with context; test
+// them with ErrorCode or errors.Is, never ==. Writing a record of an app
+// that does not exist is CodeUnknownApp.
+//
+// The fn callbacks of the Update methods run inside the store's write
+// transaction: they must not call the store (the embedded store has one
+// writer connection and would deadlock), and an fn that changes a key field
+// fails the update with an internal error.
 type Store interface {
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
@@ -28,7 +35,8 @@ type Store interface {
 	// Apps lists every app, oldest first.
 	Apps(ctx context.Context) ([]App, error)
 
-	// CreateToken stores a token record.
+	// CreateToken stores a token record: CodeInvalidParameter if its id is
+	// taken.
 	CreateToken(ctx context.Context, t Token) error
 	// Token returns the token record with the id: CodeInvalidToken if none.
 	Token(ctx context.Context, id string) (Token, error)

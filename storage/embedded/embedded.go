@@ -1,0 +1,159 @@
+// Package embedded is the imgate.Store of a single node: SQLite in one file
+// through the pure-Go modernc driver, with the schema migrated at open.
+//
+// SQLite has one writer at a time, so the Store writes through a pool of
+// one connection whose transactions begin IMMEDIATE, and reads through a
+// pool of several read-only connections that WAL mode lets run beside it.
+package embedded
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/storage/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// FileName is the name of the database file inside Config.Dir.
+const FileName = "imgate.db"
+
+// Config configures Open.
+type Config struct {
+	// Dir is the directory of the database file, created when missing.
+	// It is required.
+	Dir string
+}
+
+// Store is the SQLite imgate.Store.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ imgate.Store = (*Store)(nil)
+
+// Open opens, or creates, the database file in cfg.Dir, applies the
+// migrations it has not applied yet and returns the Store. A nil logger
+// discards.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Dir == "" {
+		return nil, errors.New("embedded: Config.Dir is empty")
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded: create dir: %w", err)
+	}
+	path := filepath.Join(cfg.Dir, FileName)
+	w, err := openPool(ctx, path, true)
+	if err != nil {
+		return nil, err
+	}
+	// Migrate before the readers open, so that they find the file in WAL
+	// mode and the schema in place.
+	if err := migrate(ctx, w, logger); err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
+	r, err := openPool(ctx, path, false)
+	if err != nil {
+		return nil, errors.Join(err, w.Close())
+	}
+	return &Store{Store: sqlstore.New(w, r, dialect())}, nil
+}
+
+// openPool opens the writer pool (one connection, IMMEDIATE transactions)
+// or the reader pool (read-only connections, one per CPU, at least four).
+// The pragmas ride in the DSN so that every pooled connection gets them.
+func openPool(ctx context.Context, path string, writer bool) (*sqlx.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	conns := max(runtime.NumCPU(), 4)
+	if writer {
+		q.Set("_txlock", "immediate")
+		conns = 1
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	db, err := sqlx.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("embedded: open %s: %w", path, err), db.Close())
+	}
+	return db, nil
+}
+
+// migrate applies the embedded migrations through the writer. No lock is
+// needed: one process owns the file, and its writer is one connection.
+func migrate(ctx context.Context, w *sqlx.DB, logger *slog.Logger) error {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("embedded: migrations: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, w.DB, goose.DialectSQLite3, fsys, logger); err != nil {
+		return fmt.Errorf("embedded: %w", err)
+	}
+	return nil
+}
+
+// dialect is what sqlstore needs to know about SQLite. Rows need no locks:
+// every write transaction holds the database's one write lock.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{NextID: nextID, Translate: translate}
+}
+
+// nextID bumps the one-row counter that users and groups share; the
+// bump commits or rolls back with the write transaction.
+func nextID(ctx context.Context, tx *sqlx.Tx) (int64, error) {
+	var id int64
+	if err := tx.GetContext(ctx, &id, "UPDATE ids SET v = v + 1 WHERE id = 1 RETURNING v"); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// translate names the MaxIM code of a constraint violation by SQLite's
+// extended result code, keeping the driver error in the chain for logs.
+// SQLite does not say which index failed other than in the message text,
+// which is not matched; writes are serialised, so the user methods' checks
+// inside the transaction already answer the precise codes, and this is a
+// backstop only.
+func translate(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	var e *imgate.Error
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		e = imgate.Errorf(imgate.CodeInvalidParameter, "already exists")
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		e = imgate.Errorf(imgate.CodeUnknownApp, "unknown app")
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", e, err)
+}

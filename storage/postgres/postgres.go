@@ -1,0 +1,146 @@
+// Package postgres is the imgate.Store of a cluster: PostgreSQL through
+// lib/pq, with the schema migrated at open. Several nodes may open one
+// database at once; a session advisory lock lets one migrate at a time.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/lib/pq/pqerror"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/storage/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Config configures Open.
+type Config struct {
+	// DSN is the lib/pq connection string, as a URL or key=value pairs.
+	DSN string
+	// MaxConns caps the pool's open connections; 0 means 16.
+	MaxConns int
+}
+
+// Store is the PostgreSQL imgate.Store.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ imgate.Store = (*Store)(nil)
+
+// Open connects to the database of cfg.DSN, applies the migrations it has
+// not applied yet and returns the Store. A nil logger discards.
+func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 16
+	}
+	db, err := connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db, logger); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	x := sqlx.NewDb(db, "postgres")
+	return &Store{Store: sqlstore.New(x, x, dialect())}, nil
+}
+
+// connect opens the pool and checks that the server answers.
+func connect(ctx context.Context, cfg Config) (*sql.DB, error) {
+	connector, err := pq.NewConnector(cfg.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(cfg.MaxConns)
+	db.SetMaxIdleConns(cfg.MaxConns)
+	if err := db.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("postgres: connect: %w", err), db.Close())
+	}
+	return db, nil
+}
+
+// migrate applies the embedded migrations under a session advisory lock,
+// so nodes starting at once take turns. The lock is retried every second
+// for up to five minutes.
+func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if err := sqlstore.Migrate(ctx, db, goose.DialectPostgres, fsys, logger, goose.WithSessionLocker(locker)); err != nil {
+		return fmt.Errorf("postgres: %w", err)
+	}
+	return nil
+}
+
+// dialect is what sqlstore needs to know about PostgreSQL.
+func dialect() sqlstore.Dialect {
+	return sqlstore.Dialect{NextID: nextID, Translate: translate, ForUpdate: " FOR UPDATE"}
+}
+
+// nextID draws from the ids sequence that users and groups share.
+func nextID(ctx context.Context, tx *sqlx.Tx) (int64, error) {
+	var id int64
+	if err := tx.GetContext(ctx, &id, "SELECT nextval('ids')"); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// translate names the MaxIM code of a constraint violation by the
+// constraint that failed, as 00001_init.sql names them, keeping the driver
+// error in the chain for logs; other errors pass unchanged.
+func translate(err error) error {
+	pe := pq.As(err, pqerror.UniqueViolation, pqerror.ForeignKeyViolation)
+	if pe == nil {
+		return err
+	}
+	if e := constraintError(pe.Constraint); e != nil {
+		return fmt.Errorf("%w: %w", e, err)
+	}
+	return err
+}
+
+// constraintError is the business error of a violated constraint, nil for
+// a constraint with no MaxIM meaning.
+func constraintError(constraint string) *imgate.Error {
+	switch constraint {
+	case "apps_pkey":
+		return imgate.Errorf(imgate.CodeInvalidParameter, "app id is taken")
+	case "tokens_pkey":
+		return imgate.Errorf(imgate.CodeInvalidParameter, "token id is taken")
+	case "users_app_username_key":
+		return imgate.Errorf(imgate.CodeUserExists, "username is taken")
+	case "users_app_email_key":
+		return imgate.Errorf(imgate.CodeUserExists, "email is taken")
+	case "users_app_mobile_key":
+		return imgate.Errorf(imgate.CodeMobileTaken, "mobile is taken")
+	case "devices_user_guid_key":
+		return imgate.Errorf(imgate.CodeInvalidParameter, "device guid is taken")
+	case "users_app_id_fkey", "tokens_app_id_fkey":
+		return imgate.Errorf(imgate.CodeUnknownApp, "unknown app")
+	case "devices_user_id_fkey":
+		return imgate.Errorf(imgate.CodeUserNotFound, "user not found")
+	}
+	return nil
+}

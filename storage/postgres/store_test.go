@@ -1,0 +1,139 @@
+package postgres
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/lib/pq"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/internal/pgtest"
+	"github.com/imgate/imgate/storage/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) imgate.Store {
+		return open(t, pgtest.DSN(t), nil)
+	})
+}
+
+// open opens a Store on dsn and closes it when t ends.
+func open(t *testing.T, dsn string, logger *slog.Logger) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), Config{DSN: dsn}, logger)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	})
+	return s
+}
+
+// wantVersion fails t unless the store's schema is at version 1.
+func wantVersion(t *testing.T, s *Store) {
+	t.Helper()
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
+		t.Errorf("SchemaVersion = %d, %v; want 1, nil", v, err)
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	first, err := Open(t.Context(), Config{DSN: dsn}, nil)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	if err := first.CreateApp(t.Context(), imgate.App{ID: "app", Name: "kept"}); err != nil {
+		t.Fatalf("CreateApp = %v", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	var logs bytes.Buffer
+	again := open(t, dsn, slog.New(slog.NewTextHandler(&logs, nil)))
+	if app, err := again.App(t.Context(), "app"); err != nil || app.Name != "kept" {
+		t.Errorf("App after reopen = %+v, %v; want the kept app", app, err)
+	}
+	wantVersion(t, again)
+	if strings.Contains(logs.String(), "applied migration") {
+		t.Errorf("reopen applied migrations again; logs:\n%s", logs.String())
+	}
+}
+
+func TestMigrationsLogged(t *testing.T) {
+	var logs bytes.Buffer
+	s := open(t, pgtest.DSN(t), slog.New(slog.NewTextHandler(&logs, nil)))
+	wantVersion(t, s)
+	if !strings.Contains(logs.String(), "applied migration") || !strings.Contains(logs.String(), "version=1") {
+		t.Errorf("logs of a first open = %q, want version 1 applied", logs.String())
+	}
+}
+
+func TestConcurrentOpen(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), Config{DSN: dsn, MaxConns: 2}, nil) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("node %d: Open = %v", i, errs[i])
+			continue
+		}
+		wantVersion(t, stores[i])
+		if err := stores[i].Close(); err != nil {
+			t.Errorf("node %d: Close = %v", i, err)
+		}
+	}
+}
+
+func TestIDsStartAtOneHundredMillion(t *testing.T) {
+	s := open(t, pgtest.DSN(t), nil)
+	if err := s.CreateApp(t.Context(), imgate.App{ID: "app"}); err != nil {
+		t.Fatalf("CreateApp = %v", err)
+	}
+	u, err := s.CreateUser(t.Context(), imgate.User{AppID: "app", Username: "alice"})
+	if err != nil || u.ID != 100_000_000 {
+		t.Errorf("first user id = %d, %v; want 100000000", u.ID, err)
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	plain := errors.New("plain")
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"plain error", plain, imgate.CodeStore},
+		{"taken app id", &pq.Error{Code: "23505", Constraint: "apps_pkey"}, imgate.CodeInvalidParameter},
+		{"taken username", &pq.Error{Code: "23505", Constraint: "users_app_username_key"}, imgate.CodeUserExists},
+		{"taken email", &pq.Error{Code: "23505", Constraint: "users_app_email_key"}, imgate.CodeUserExists},
+		{"taken mobile", &pq.Error{Code: "23505", Constraint: "users_app_mobile_key"}, imgate.CodeMobileTaken},
+		{"unknown app", &pq.Error{Code: "23503", Constraint: "users_app_id_fkey"}, imgate.CodeUnknownApp},
+		{"unknown constraint", &pq.Error{Code: "23505", Constraint: "other"}, imgate.CodeStore},
+		{"other sqlstate", &pq.Error{Code: "40001", Constraint: "users_app_mobile_key"}, imgate.CodeStore},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := translate(tt.err)
+			if code := imgate.ErrorCode(got); code != tt.want {
+				t.Errorf("translate(%v) code = %d, want %d", tt.err, code, tt.want)
+			}
+			if !errors.Is(got, tt.err) {
+				t.Errorf("translate(%v) = %v, lost the driver error", tt.err, got)
+			}
+		})
+	}
+}

@@ -1,0 +1,90 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/imgate/imgate"
+)
+
+// secretKey names the token-signing secret in the settings table.
+const secretKey = "token_secret"
+
+// Secret returns the kept token-signing secret, keeping fresh first when
+// there is none. The insert does nothing when a secret is already kept, so
+// concurrent callers all read the first one.
+func (s *Store) Secret(ctx context.Context, fresh []byte) ([]byte, error) {
+	if len(fresh) == 0 {
+		// An empty secret would sign tokens anyone can forge.
+		return nil, fmt.Errorf("sqlstore: secret: the fresh secret is empty")
+	}
+	var kept []byte
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind(
+			"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
+			secretKey, fresh)
+		if err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &kept, tx.Rebind("SELECT value FROM settings WHERE key = ?"), secretKey)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: secret: %w", err)
+	}
+	return kept, nil
+}
+
+// appRow is the SQL form of imgate.App.
+type appRow struct {
+	ID        string `db:"id"`
+	Name      string `db:"name"`
+	Status    int    `db:"status"`
+	CreatedAt int64  `db:"created_at"`
+}
+
+func (a appRow) app() imgate.App {
+	return imgate.App{ID: a.ID, Name: a.Name, Status: imgate.AppStatus(a.Status), CreatedAt: fromMillis(a.CreatedAt)}
+}
+
+const appColumns = "id, name, status, created_at"
+
+// CreateApp stores a new app. A taken id is a primary-key violation, which
+// the dialect translates to CodeInvalidParameter.
+func (s *Store) CreateApp(ctx context.Context, app imgate.App) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO apps ("+appColumns+") VALUES (?, ?, ?, ?)"),
+			app.ID, app.Name, int(app.Status), millis(app.CreatedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: create app %q: %w", app.ID, err)
+	}
+	return nil
+}
+
+// App returns the app with the id: CodeUnknownApp if there is none.
+func (s *Store) App(ctx context.Context, id string) (imgate.App, error) {
+	var row appRow
+	err := s.r.GetContext(ctx, &row, s.r.Rebind("SELECT "+appColumns+" FROM apps WHERE id = ?"), id)
+	if err != nil {
+		err = notFound(err, imgate.Errorf(imgate.CodeUnknownApp, "unknown app %s", id))
+		return imgate.App{}, fmt.Errorf("sqlstore: app %q: %w", id, err)
+	}
+	return row.app(), nil
+}
+
+// Apps lists every app, oldest first.
+func (s *Store) Apps(ctx context.Context) ([]imgate.App, error) {
+	var rows []appRow
+	err := s.r.SelectContext(ctx, &rows, "SELECT "+appColumns+" FROM apps ORDER BY created_at, id")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: apps: %w", err)
+	}
+	apps := make([]imgate.App, 0, len(rows))
+	for _, r := range rows {
+		apps = append(apps, r.app())
+	}
+	return apps, nil
+}

@@ -1,0 +1,142 @@
+// Package sqlstore is the one implementation of imgate.Store over SQL that
+// storage/postgres and storage/embedded share. Queries are written once with
+// ? placeholders and rebound by sqlx for the driver; what differs between
+// databases (id allocation, row locking, driver errors) comes in a Dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/imgate/imgate"
+)
+
+// Dialect is what the Store needs to know about the database under it.
+type Dialect struct {
+	// NextID allocates the next id of the one sequence that users and
+	// groups share, inside the write transaction tx.
+	NextID func(ctx context.Context, tx *sqlx.Tx) (int64, error)
+	// Translate returns err as an *imgate.Error when it is a driver error
+	// with a MaxIM meaning, such as a unique violation, and err unchanged
+	// otherwise.
+	Translate func(err error) error
+	// ForUpdate ends a SELECT of rows the transaction goes on to write:
+	// " FOR UPDATE" where the database locks rows, "" where writers are
+	// serialised anyway.
+	ForUpdate string
+}
+
+// Store implements imgate.Store over a writer and a reader handle.
+type Store struct {
+	w, r *sqlx.DB
+	d    Dialect
+}
+
+var _ imgate.Store = (*Store)(nil)
+
+// New returns a Store that writes through w and reads through r, which may
+// be the same pool. The Store owns both: Close closes them. d.NextID is
+// required; a nil d.Translate leaves driver errors as they are.
+func New(w, r *sqlx.DB, d Dialect) *Store {
+	if d.Translate == nil {
+		d.Translate = func(err error) error { return err }
+	}
+	return &Store{w: w, r: r, d: d}
+}
+
+// Ping checks that both handles answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping writer: %w", err)
+	}
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping reader: %w", err)
+	}
+	return nil
+}
+
+// Close closes both handles.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: close: %w", err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest migration version applied to the
+// database, 0 when none is.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v sql.NullInt64
+	err := s.r.GetContext(ctx, &v, "SELECT MAX(version_id) FROM "+versionTable)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: schema version: %w", err)
+	}
+	return v.Int64, nil
+}
+
+// write runs fn in a transaction on the writer and commits it when fn
+// succeeds. Driver errors come back translated by the dialect.
+func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return s.d.Translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.d.Translate(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// read runs fn in a read-only transaction on the reader, for reads that
+// take more than one statement and must see one snapshot. A read of one
+// statement needs no transaction and runs on s.r directly.
+func (s *Store) read(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.r.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// notFound turns sql.ErrNoRows into the business error e and returns any
+// other error unchanged.
+func notFound(err error, e *imgate.Error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return e
+	}
+	return err
+}
+
+// millis is the SQL form of a time: milliseconds since the epoch, 0 for
+// the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis is the inverse of millis.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}

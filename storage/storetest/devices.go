@@ -1,0 +1,219 @@
+package storetest
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/imgate/imgate"
+)
+
+// deviceUser creates app "app" and a user in it, and returns the user id.
+func deviceUser(t *testing.T, st imgate.Store) int64 {
+	t.Helper()
+	mustApp(t, st, "app")
+	return mustUser(t, st, newUser("app", "alice")).ID
+}
+
+// login is a login of the user's device as the token path records it.
+func login(uid int64, sn uint32, guid string, ms int64) imgate.Device {
+	return imgate.Device{
+		AppID: "app", UserID: uid, SN: sn, GUID: guid,
+		Platform: imgate.PlatformAndroid, UserAgent: "ua", PushToken: "pt-" + guid,
+		CreatedAt: at(ms), LastLoginAt: at(ms),
+	}
+}
+
+func (s suite) testRegisterDevice(t *testing.T) {
+	s.run(t, "creates with the next SN", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		for i, guid := range []string{"g1", "g2", ""} {
+			want := login(uid, 0, guid, int64(i))
+			want.NotifierName, want.DeviceToken = "cert", "vendor-token"
+			got := mustDevice(t, st, want)
+			want.SN = uint32(i + 1)
+			if d := diff(want, got); d != "" {
+				t.Errorf("RegisterDevice(%q) mismatch (-want +got):\n%s", guid, d)
+			}
+			read, err := st.Device(t.Context(), "app", uid, want.SN)
+			if err != nil {
+				t.Fatalf("Device(%d) = %v", want.SN, err)
+			}
+			if d := diff(want, read); d != "" {
+				t.Errorf("Device(%d) mismatch (-want +got):\n%s", want.SN, d)
+			}
+		}
+	})
+	s.run(t, "finds by SN", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		first := mustDevice(t, st, login(uid, 0, "g1", 1))
+		again := login(uid, first.SN, "g1", 5)
+		again.Platform, again.UserAgent, again.PushToken = imgate.PlatformIOS, "ua2", "other-push-token"
+		got := mustDevice(t, st, again)
+		want := first
+		want.Platform, want.UserAgent, want.LastLoginAt = imgate.PlatformIOS, "ua2", at(5)
+		if d := diff(want, got); d != "" {
+			t.Errorf("RegisterDevice(by SN) mismatch (-want +got):\n%s", d)
+		}
+	})
+	s.run(t, "finds by GUID", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		mustDevice(t, st, login(uid, 0, "g1", 1))
+		second := mustDevice(t, st, login(uid, 0, "g2", 2))
+		for _, sn := range []uint32{0, 99} {
+			got := mustDevice(t, st, login(uid, sn, "g2", 3))
+			if got.SN != second.SN || !got.LastLoginAt.Equal(at(3)) {
+				t.Errorf("RegisterDevice(sn %d, g2) = SN %d, last login %v; want SN %d, %v",
+					sn, got.SN, got.LastLoginAt, second.SN, at(3))
+			}
+		}
+	})
+	s.run(t, "fills a missing push token", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		first := login(uid, 0, "g1", 1)
+		first.PushToken = ""
+		mustDevice(t, st, first)
+		got := mustDevice(t, st, login(uid, 1, "g1", 2))
+		if got.PushToken != "pt-g1" {
+			t.Errorf("PushToken = %q, want the second login's %q", got.PushToken, "pt-g1")
+		}
+	})
+	s.run(t, "moves the GUID", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		mustDevice(t, st, login(uid, 0, "g1", 1))
+		mustDevice(t, st, login(uid, 0, "g2", 2))
+		got := mustDevice(t, st, login(uid, 1, "g2", 3))
+		if got.SN != 1 || got.GUID != "g2" {
+			t.Errorf("RegisterDevice(sn 1, g2) = SN %d, GUID %q; want SN 1, GUID g2", got.SN, got.GUID)
+		}
+		old, err := st.Device(t.Context(), "app", uid, 2)
+		if err != nil || old.GUID != "" {
+			t.Errorf("Device(2) = GUID %q, %v; want the GUID moved away", old.GUID, err)
+		}
+	})
+	s.run(t, "unknown SN and GUID create", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		mustDevice(t, st, login(uid, 0, "g1", 1))
+		got := mustDevice(t, st, login(uid, 7, "g9", 2))
+		if got.SN != 2 {
+			t.Errorf("RegisterDevice(unknown sn 7) = SN %d, want the next free SN 2", got.SN)
+		}
+	})
+	s.run(t, "next SN is past the highest", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		mustDevice(t, st, login(uid, 0, "g1", 1))
+		mustDevice(t, st, login(uid, 0, "g2", 2))
+		if err := st.DeleteDevice(t.Context(), "app", uid, 1); err != nil {
+			t.Fatalf("DeleteDevice(1) = %v", err)
+		}
+		if got := mustDevice(t, st, login(uid, 0, "g3", 3)); got.SN != 3 {
+			t.Errorf("RegisterDevice after deleting SN 1 of [1 2] = SN %d, want 3", got.SN)
+		}
+	})
+	s.run(t, "SNs are per user", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		bob := mustUser(t, st, newUser("app", "bob")).ID
+		mustDevice(t, st, login(uid, 0, "g1", 1))
+		if got := mustDevice(t, st, login(bob, 0, "g1", 1)); got.SN != 1 {
+			t.Errorf("bob's first device got SN %d, want 1", got.SN)
+		}
+	})
+	s.run(t, "unknown user", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		_, err := st.RegisterDevice(t.Context(), login(uid+1, 0, "g1", 1))
+		wantCode(t, "RegisterDevice(unknown user)", err, imgate.CodeUserNotFound)
+	})
+}
+
+func (s suite) testDevices(t *testing.T) {
+	s.run(t, "list by SN", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		bob := mustUser(t, st, newUser("app", "bob")).ID
+		var want []imgate.Device
+		for _, guid := range []string{"g1", "g2", "g3"} {
+			want = append(want, mustDevice(t, st, login(uid, 0, guid, 1)))
+		}
+		mustDevice(t, st, login(bob, 0, "g1", 1))
+		got, err := st.Devices(t.Context(), "app", uid)
+		if err != nil {
+			t.Fatalf("Devices = %v", err)
+		}
+		if d := diff(want, got); d != "" {
+			t.Errorf("Devices mismatch (-want +got):\n%s", d)
+		}
+	})
+	s.run(t, "unknown", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		_, err := st.Device(t.Context(), "app", uid, 1)
+		if !errors.Is(err, imgate.ErrDeviceNotFound) || imgate.ErrorCode(err) != imgate.CodeInvalidParameter {
+			t.Errorf("Device(unknown) = %v, want ErrDeviceNotFound", err)
+		}
+		_, err = st.UpdateDevice(t.Context(), "app", uid, 1, func(*imgate.Device) error {
+			t.Error("fn called for an unknown device")
+			return nil
+		})
+		if !errors.Is(err, imgate.ErrDeviceNotFound) {
+			t.Errorf("UpdateDevice(unknown) = %v, want ErrDeviceNotFound", err)
+		}
+		if err := st.DeleteDevice(t.Context(), "app", uid, 1); !errors.Is(err, imgate.ErrDeviceNotFound) {
+			t.Errorf("DeleteDevice(unknown) = %v, want ErrDeviceNotFound", err)
+		}
+	})
+	s.run(t, "update", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		want := mustDevice(t, st, login(uid, 0, "g1", 1))
+		want.NotifierName, want.DeviceToken = "apns-cert", "vendor-token"
+		got, err := st.UpdateDevice(t.Context(), "app", uid, want.SN, func(d *imgate.Device) error {
+			d.NotifierName, d.DeviceToken = want.NotifierName, want.DeviceToken
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("UpdateDevice = %v", err)
+		}
+		if d := diff(want, got); d != "" {
+			t.Errorf("UpdateDevice result mismatch (-want +got):\n%s", d)
+		}
+		read, err := st.Device(t.Context(), "app", uid, want.SN)
+		if err != nil {
+			t.Fatalf("Device = %v", err)
+		}
+		if d := diff(want, read); d != "" {
+			t.Errorf("Device after update mismatch (-want +got):\n%s", d)
+		}
+	})
+	s.run(t, "update fn error aborts", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		want := mustDevice(t, st, login(uid, 0, "g1", 1))
+		boom := errors.New("boom")
+		_, err := st.UpdateDevice(t.Context(), "app", uid, want.SN, func(d *imgate.Device) error {
+			d.DeviceToken = "changed"
+			return boom
+		})
+		if err != boom {
+			t.Errorf("UpdateDevice(fn fails) = %v, want fn's error as is", err)
+		}
+		got, err := st.Device(t.Context(), "app", uid, want.SN)
+		if err != nil {
+			t.Fatalf("Device = %v", err)
+		}
+		if d := diff(want, got); d != "" {
+			t.Errorf("Device after aborted update mismatch (-want +got):\n%s", d)
+		}
+	})
+	s.run(t, "delete", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		mustDevice(t, st, login(uid, 0, "g1", 1))
+		mustDevice(t, st, login(uid, 0, "g2", 1))
+		if err := st.DeleteDevice(t.Context(), "app", uid, 1); err != nil {
+			t.Fatalf("DeleteDevice = %v", err)
+		}
+		if _, err := st.Device(t.Context(), "app", uid, 1); !errors.Is(err, imgate.ErrDeviceNotFound) {
+			t.Errorf("Device(deleted) = %v, want ErrDeviceNotFound", err)
+		}
+		if _, err := st.Device(t.Context(), "app", uid, 2); err != nil {
+			t.Errorf("Device(other) = %v, want kept", err)
+		}
+		if err := st.DeleteDevice(t.Context(), "app", uid, 1); !errors.Is(err, imgate.ErrDeviceNotFound) {
+			t.Errorf("DeleteDevice(again) = %v, want ErrDeviceNotFound", err)
+		}
+	})
+}
