@@ -1,0 +1,97 @@
+// Package admin serves imgate's REST API, compatible with MaxIM's server
+// API: the same paths, headers and JSON envelope, business errors as HTTP
+// 200 with MaxIM's codes.
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/gorilla/mux"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/auth"
+)
+
+// Config holds the REST API's limits. Zero fields take the defaults.
+type Config struct {
+	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxListLen bounds every list argument (batch registrations, id lists,
+	// tags). Default 500, MaxIM's limit for push audiences.
+	MaxListLen int
+	// PasswordCost is the bcrypt cost of stored passwords. Default 10;
+	// load tests may lower it to 4 to register users quickly.
+	PasswordCost int
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxListLen <= 0 {
+		c.MaxListLen = 500
+	}
+	if c.PasswordCost == 0 {
+		c.PasswordCost = bcrypt.DefaultCost
+	}
+	return c
+}
+
+// Sessions is what the REST API needs of the live connections: whether a
+// user is online, and kicking devices off. The gateway implements it.
+type Sessions interface {
+	// Online reports whether any device of the user is connected.
+	Online(ctx context.Context, appID string, userID int64) (bool, error)
+	// Kick closes the sessions of the user's device sn, or of all its
+	// devices when sn is 0.
+	Kick(ctx context.Context, appID string, userID int64, sn uint32) error
+}
+
+// Server is the REST API. It is an http.Handler.
+type Server struct {
+	cfg      Config
+	store    imgate.Store
+	tokens   *auth.Tokens
+	sessions Sessions
+	log      *slog.Logger
+	router   *mux.Router
+}
+
+// New returns the REST API over the store. sessions may be nil while no
+// gateway runs: then nobody is online and kicks have nothing to close.
+func New(cfg Config, store imgate.Store, tokens *auth.Tokens, sessions Sessions, logger *slog.Logger) *Server {
+	if sessions == nil {
+		sessions = noSessions{}
+	}
+	s := &Server{cfg: cfg.withDefaults(), store: store, tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter()}
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusNotFound) })
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeStatus(w, http.StatusMethodNotAllowed)
+	})
+	s.routes()
+	return s
+}
+
+// ServeHTTP serves one REST request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// handle registers fn for the path and methods behind the access check.
+func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...string) {
+	s.router.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authorize(r, acc)
+		if err != nil {
+			s.writeError(w, r, path, err)
+			return
+		}
+		v, err := fn(r, c)
+		s.writeResult(w, r, path, v, err)
+	})).Methods(methods...)
+}
+
+type noSessions struct{}
+
+func (noSessions) Online(context.Context, string, int64) (bool, error) { return false, nil }
+func (noSessions) Kick(context.Context, string, int64, uint32) error   { return nil }

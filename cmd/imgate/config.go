@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/storage/embedded"
+	"github.com/imgate/imgate/storage/postgres"
+)
+
+// storeFlags select and open the store; every command has them.
+type storeFlags struct {
+	postgres string
+	dataDir  string
+	logLevel string
+}
+
+func (e env) storeFlags(fs *flagSet) *storeFlags {
+	sf := &storeFlags{}
+	fs.StringVar(&sf.postgres, "postgres", e.getenv("IMGATE_POSTGRES"), "Postgres DSN; empty selects the embedded SQLite store (env IMGATE_POSTGRES)")
+	fs.StringVar(&sf.dataDir, "data-dir", e.str("IMGATE_DATA_DIR", "./imgate-data"), "directory of the embedded store (env IMGATE_DATA_DIR)")
+	fs.StringVar(&sf.logLevel, "log-level", e.str("IMGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env IMGATE_LOG_LEVEL)")
+	return sf
+}
+
+// versioned is a store that reports its schema version.
+type versioned interface {
+	imgate.Store
+	SchemaVersion(ctx context.Context) (int64, error)
+}
+
+// open opens the selected store, applying pending migrations.
+func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned, error) {
+	if sf.postgres != "" {
+		s, err := postgres.Open(ctx, postgres.Config{DSN: sf.postgres}, logger)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres store: %w", err)
+		}
+		return s, nil
+	}
+	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store in %s: %w", sf.dataDir, err)
+	}
+	return s, nil
+}
+
+func (sf *storeFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(sf.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+func (e env) str(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// flagSet is a command's flags, whose defaults come from the environment.
+// A malformed environment variable is reported by parse.
+type flagSet struct {
+	*flag.FlagSet
+	env
+	errs []error
+}
+
+func (e env) flags(name string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return &flagSet{FlagSet: fs, env: e}
+}
+
+func (f *flagSet) parse(args []string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	return errors.Join(f.errs...)
+}
+
+func (f *flagSet) intVar(p *int, name, envName string, def int, usage string) {
+	*p = def
+	f.Func(name, fmt.Sprintf("%s (default %d, env %s)", usage, def, envName), func(s string) error { return parseInt(p, s) })
+	f.fromEnv(envName, func(v string) error { return parseInt(p, v) })
+}
+
+func (f *flagSet) durationVar(p *time.Duration, name, envName string, def time.Duration, usage string) {
+	*p = def
+	f.Func(name, fmt.Sprintf("%s (default %s, env %s)", usage, def, envName), func(s string) error { return parseDuration(p, s) })
+	f.fromEnv(envName, func(v string) error { return parseDuration(p, v) })
+}
+
+func (f *flagSet) fromEnv(name string, set func(string) error) {
+	if v := f.getenv(name); v != "" {
+		if err := set(v); err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+}
+
+func parseInt(p *int, s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("not an integer: %q", s)
+	}
+	*p = n
+	return nil
+}
+
+func parseDuration(p *time.Duration, s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf("not a duration like 30s or 168h: %q", s)
+	}
+	*p = d
+	return nil
+}

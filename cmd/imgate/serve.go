@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/admin"
+	"github.com/imgate/imgate/auth"
+)
+
+// serveConfig is everything serve reads from flags and the environment.
+type serveConfig struct {
+	listen       string
+	secret       string
+	passwordCost int
+	maxBody      int
+	maxList      int
+	tokenTTL     time.Duration
+	cacheTTL     time.Duration
+	drain        time.Duration
+}
+
+func (e env) serve(ctx context.Context, args []string) error {
+	fs := e.flags("serve")
+	sf := e.storeFlags(fs)
+	var c serveConfig
+	fs.StringVar(&c.listen, "listen", e.str("IMGATE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (env IMGATE_LISTEN)")
+	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret; empty keeps a generated one in the store (env IMGATE_SECRET)")
+	fs.intVar(&c.passwordCost, "password-cost", "IMGATE_PASSWORD_COST", 10, "bcrypt cost of stored passwords, 4 to 31")
+	fs.intVar(&c.maxBody, "max-body-bytes", "IMGATE_MAX_BODY_BYTES", 1<<20, "largest REST request body")
+	fs.intVar(&c.maxList, "max-list", "IMGATE_MAX_LIST", 500, "longest list argument of a REST request")
+	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
+	fs.durationVar(&c.cacheTTL, "token-cache-ttl", "IMGATE_TOKEN_CACHE_TTL", time.Minute, "how long a verified token is trusted without asking the store")
+	fs.durationVar(&c.drain, "shutdown-timeout", "IMGATE_SHUTDOWN_TIMEOUT", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if c.passwordCost < 4 || c.passwordCost > 31 {
+		return fmt.Errorf("--password-cost must be from 4 to 31")
+	}
+	logger, err := sf.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sf.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return serveStore(ctx, c, store, logger)
+}
+
+func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *slog.Logger) error {
+	secret, err := auth.LoadSecret(ctx, store, c.secret)
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL}, nil)
+	if err != nil {
+		return err
+	}
+	if err := firstApp(ctx, store, tokens, logger); err != nil {
+		return err
+	}
+	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, store, tokens, nil, logger)
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.listen, err)
+	}
+	srv := &http.Server{
+		Handler:           routes(api, store),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("imgate listening", "addr", ln.Addr().String())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return pruneTokens(ctx, tokens, logger) })
+	g.Go(func() error {
+		<-ctx.Done()
+		logger.Info("imgate shutting down", "timeout", c.drain)
+		sctx, cancel := context.WithTimeout(context.Background(), c.drain)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shut down http: %w", err)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+// routes puts the health probes beside the REST API.
+func routes(api http.Handler, store imgate.Store) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "store: unreachable")
+			return
+		}
+		fmt.Fprintln(w, "store: ok")
+	})
+	mux.Handle("/", api)
+	return mux
+}
+
+// firstApp creates an app and an admin token when the store has no app,
+// so that a newcomer can try the REST API at once.
+func firstApp(ctx context.Context, store imgate.Store, tokens *auth.Tokens, logger *slog.Logger) error {
+	apps, err := store.Apps(ctx)
+	if err != nil || len(apps) > 0 {
+		return err
+	}
+	creds, err := newApp(ctx, store, "", "default", func(context.Context) (*auth.Tokens, error) { return tokens, nil })
+	if err != nil {
+		return err
+	}
+	logger.Info("created the first app; use these headers on the REST API", "app_id", creds.AppID, "access-token", creds.AccessToken)
+	return nil
+}
+
+// pruneTokens deletes long-expired token records every hour.
+func pruneTokens(ctx context.Context, tokens *auth.Tokens, logger *slog.Logger) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := tokens.Prune(ctx); err != nil {
+				logger.Warn("pruning expired tokens failed", "err", err)
+			} else if n > 0 {
+				logger.Info("pruned expired tokens", "count", n)
+			}
+		}
+	}
+}
+
+func (e env) migrate(ctx context.Context, args []string) error {
+	fs := e.flags("migrate")
+	sf := e.storeFlags(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	logger, err := sf.logger(e.stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sf.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	v, err := store.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	return printJSON(e.stdout, struct {
+		SchemaVersion int64 `json:"schema_version"`
+	}{v})
+}
