@@ -100,7 +100,7 @@ func (s *Server) decodeText(r *http.Request, limit int) (string, error) {
 	if json.Unmarshal(b, &js) == nil {
 		text = js
 	}
-	return text, checkLen("info", text, limit)
+	return text, checkBytes("info", text, limit)
 }
 
 // query is a typed view of the URL query of one request.
@@ -118,8 +118,14 @@ func (q query) str(name string, required bool) (string, error) {
 
 func (q query) int64(name string, required bool, def int64) (int64, error) {
 	v, err := q.str(name, required)
-	if err != nil || v == "" {
-		return def, err
+	if err != nil {
+		return 0, err
+	}
+	if v == "" {
+		if required {
+			return 0, badParam("query parameter %s is empty", name)
+		}
+		return def, nil
 	}
 	n, err := strconv.ParseInt(strings.Trim(v, `"`), 10, 64)
 	if err != nil {

@@ -35,6 +35,7 @@ type settings struct {
 	AuthQuestion     string `json:"auth_question"`
 	AuthAnswer       string `json:"auth_answer"`
 	PushNickName     string `json:"push_nick_name"`
+	PushToken        string `json:"push_token"` // per device in imgate: see /user/device/list
 	SilenceStartTime int    `json:"silence_start_time"`
 	SilenceEndTime   int    `json:"silence_end_time"`
 }

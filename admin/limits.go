@@ -9,9 +9,10 @@ const (
 	maxPasswordBytes = 72 // bcrypt reads no further
 	maxNameLen       = 64 // nick names, push nick names, aliases, tags
 	maxURLLen        = 1024
-	maxTextLen       = 1024 // descriptions, auth questions and answers
-	maxInfoLen       = 16 << 10
-	maxMobileLen     = 20
+	maxTextLen       = 1024     // descriptions, auth questions and answers
+	maxInfoBytes     = 16 << 10 // public and private info, in bytes
+	minMobileDigits  = 5
+	maxMobileDigits  = 20
 	maxPinned        = 100 // pinned conversations per user
 	maxTags          = 100 // push tags per user
 )
@@ -19,6 +20,13 @@ const (
 func checkLen(field, v string, limit int) error {
 	if utf8.RuneCountInString(v) > limit {
 		return badParam("%s is longer than %d characters", field, limit)
+	}
+	return nil
+}
+
+func checkBytes(field, v string, limit int) error {
+	if len(v) > limit {
+		return badParam("%s is longer than %d bytes", field, limit)
 	}
 	return nil
 }

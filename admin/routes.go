@@ -63,7 +63,7 @@ func (s *Server) userSetterRoutes() {
 		func(u *imgate.User, v string) { u.Settings.PushNickName = v }), post, put)
 	s.handle("/user/nickname", asUser, s.stringSetter("nick_name", maxNameLen, nil,
 		func(u *imgate.User, v string) { u.NickName = v }), post, put)
-	s.handle("/user/mobile", asUser, s.stringSetter("mobile", maxMobileLen, checkMobile,
+	s.handle("/user/mobile", asUser, s.stringSetter("mobile", maxMobileDigits+1, checkMobile,
 		func(u *imgate.User, v string) { u.Mobile = v }), post, put)
 	s.handle("/user/username", asUser, s.stringSetter("username", maxNameLen, imgate.ValidUsername,
 		func(u *imgate.User, v string) { u.Username = v }), post, put)

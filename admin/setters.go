@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/imgate/imgate"
 )
@@ -39,13 +40,14 @@ func (s *Server) stringSetter(param string, limit int, check func(string) error,
 }
 
 func checkMobile(m string) error {
-	for i, r := range m {
-		if (r < '0' || r > '9') && !(i == 0 && r == '+') {
+	digits := strings.TrimPrefix(m, "+")
+	for _, r := range digits {
+		if r < '0' || r > '9' {
 			return badParam("mobile may contain only digits and a leading +")
 		}
 	}
-	if len(m) < 5 {
-		return badParam("mobile is shorter than 5 digits")
+	if len(digits) < minMobileDigits || len(digits) > maxMobileDigits {
+		return badParam("mobile must have %d to %d digits", minMobileDigits, maxMobileDigits)
 	}
 	return nil
 }

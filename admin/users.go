@@ -138,7 +138,7 @@ type profilePatch struct {
 
 func (p profilePatch) check() error {
 	return firstErr(checkLen("description", deref(p.Description), maxTextLen), checkLen("nick_name", deref(p.NickName), maxNameLen),
-		checkLen("private_info", deref(p.PrivateInfo), maxInfoLen), checkLen("public_info", deref(p.PublicInfo), maxInfoLen))
+		checkBytes("private_info", deref(p.PrivateInfo), maxInfoBytes), checkBytes("public_info", deref(p.PublicInfo), maxInfoBytes))
 }
 
 func (p profilePatch) apply(u *imgate.User) error {
@@ -192,15 +192,18 @@ func (s *Server) setProfiles(r *http.Request, c *call) (any, error) {
 // POST|PUT /user/avatar {avatar}
 func (s *Server) setAvatar(r *http.Request, c *call) (any, error) {
 	var req struct {
-		Avatar string `json:"avatar"`
+		Avatar *string `json:"avatar"`
 	}
 	if err := s.decode(r, &req); err != nil {
 		return nil, err
 	}
-	if err := checkLen("avatar", req.Avatar, maxURLLen); err != nil {
+	if req.Avatar == nil {
+		return nil, badParam("avatar is required")
+	}
+	if err := checkLen("avatar", *req.Avatar, maxURLLen); err != nil {
 		return nil, err
 	}
-	return s.update(r.Context(), c, func(u *imgate.User) error { u.Avatar = req.Avatar; return nil })
+	return s.update(r.Context(), c, func(u *imgate.User) error { u.Avatar = *req.Avatar; return nil })
 }
 
 // POST|PUT /user/avatar/batch {list:[{user_id, avatar}]}, admin only.
@@ -234,7 +237,7 @@ func (s *Server) setAvatars(r *http.Request, c *call) (any, error) {
 // POST|PUT /user/public and /user/private: the body is the bare text.
 func (s *Server) setInfo(private bool) handlerFunc {
 	return func(r *http.Request, c *call) (any, error) {
-		text, err := s.decodeText(r, maxInfoLen)
+		text, err := s.decodeText(r, maxInfoBytes)
 		if err != nil {
 			return nil, err
 		}
