@@ -2,7 +2,8 @@
 # Makes sure the services imgate's tests need answer on loopback:
 # Postgres on 127.0.0.1:5432 (user postgres, no password) and Redis on
 # 127.0.0.1:6379. Uses them when they answer; otherwise installs them from
-# Debian's packages if missing, and starts them.
+# Debian's packages if missing, and starts them. Also installs protoc,
+# which the test command uses to check the generated XSYNC code.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -38,6 +39,11 @@ redis() {
   wait_for 6379
 }
 
+tools() {
+  command -v protoc >/dev/null || install protobuf-compiler
+}
+
 postgres
 redis
+tools
 echo "services: postgres on 127.0.0.1:5432 and redis on 127.0.0.1:6379 answer"

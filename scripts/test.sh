@@ -17,6 +17,9 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
+echo "== generated code"
+scripts/protogen.sh --check
+
 echo "== go test -race"
 export IMGATE_REQUIRE_POSTGRES=1 IMGATE_REQUIRE_REDIS=1
 go test -race -count=1 -timeout 15m "$@" ./...
