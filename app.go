@@ -18,7 +18,44 @@ type App struct {
 	ID        string // 12 lowercase letters when generated, like MaxIM's
 	Name      string
 	Status    AppStatus
+	Limits    AppLimits
 	CreatedAt time.Time
+}
+
+// AppLimits are an app's group limits. A zero field takes the default
+// below; WithDefaults fills them in.
+type AppLimits struct {
+	GroupCapacity       int // members of one group (20010)
+	GroupsPerApp        int // groups of the app (20007)
+	GroupsOwnedPerUser  int // groups one user owns (20008)
+	GroupsJoinedPerUser int // groups one user belongs to (20009)
+	KicksBeforeBar      int // kicks from one group after which a user cannot rejoin it (20016)
+}
+
+// The defaults of AppLimits.
+const (
+	DefaultGroupCapacity       = 3000
+	DefaultGroupsPerApp        = 1_000_000
+	DefaultGroupsOwnedPerUser  = 100
+	DefaultGroupsJoinedPerUser = 1000
+	DefaultKicksBeforeBar      = 5
+)
+
+// WithDefaults returns the limits with zero fields set to the defaults.
+func (l AppLimits) WithDefaults() AppLimits {
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{&l.GroupCapacity, DefaultGroupCapacity}, {&l.GroupsPerApp, DefaultGroupsPerApp},
+		{&l.GroupsOwnedPerUser, DefaultGroupsOwnedPerUser}, {&l.GroupsJoinedPerUser, DefaultGroupsJoinedPerUser},
+		{&l.KicksBeforeBar, DefaultKicksBeforeBar},
+	} {
+		if *f.v <= 0 {
+			*f.v = f.def
+		}
+	}
+	return l
 }
 
 // TokenKind tells an app administrator's token from an end user's.

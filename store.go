@@ -18,6 +18,10 @@ import (
 // writer connection and would deadlock), and an fn that changes a key field
 // fails the update with an internal error.
 type Store interface {
+	RosterStore
+	GroupStore
+	NoticeStore
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's connections.

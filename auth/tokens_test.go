@@ -232,3 +232,15 @@ func TestLoadSecret(t *testing.T) {
 		t.Errorf("a configured secret was not used")
 	}
 }
+
+func TestSign(t *testing.T) {
+	f := setup(t)
+	msg := []byte("group 42 until 1700000000")
+	sig := f.tokens.Sign("qrcode", msg)
+	if !f.tokens.Valid("qrcode", msg, sig) {
+		t.Errorf("a signature does not verify")
+	}
+	if f.tokens.Valid("other purpose", msg, sig) || f.tokens.Valid("qrcode", []byte("group 43 until 1700000000"), sig) {
+		t.Errorf("a signature verifies for another purpose or message")
+	}
+}

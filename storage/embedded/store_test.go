@@ -36,11 +36,12 @@ func open(t *testing.T, dir string, logger *slog.Logger) *Store {
 	return s
 }
 
-// wantVersion fails t unless the store's schema is at version 1.
+// wantVersion fails t unless the store's schema is at the latest
+// version, 2.
 func wantVersion(t *testing.T, s *Store) {
 	t.Helper()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1, nil", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 2 {
+		t.Errorf("SchemaVersion = %d, %v; want 2, nil", v, err)
 	}
 }
 
@@ -71,8 +72,10 @@ func TestMigrationsLogged(t *testing.T) {
 	var logs bytes.Buffer
 	s := open(t, t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)))
 	wantVersion(t, s)
-	if !strings.Contains(logs.String(), "applied migration") || !strings.Contains(logs.String(), "version=1") {
-		t.Errorf("logs of a first open = %q, want version 1 applied", logs.String())
+	for _, want := range []string{"applied migration", "version=1", "version=2"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs of a first open = %q, want %q: versions 1 and 2 applied", logs.String(), want)
+		}
 	}
 }
 

@@ -95,7 +95,10 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 
 // dialect is what sqlstore needs to know about PostgreSQL.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{NextID: nextID, Translate: translate, ForUpdate: " FOR UPDATE"}
+	return sqlstore.Dialect{
+		NextID: nextID, Translate: translate,
+		ForUpdate: " FOR UPDATE", ForNoKeyUpdate: " FOR NO KEY UPDATE",
+	}
 }
 
 // nextID draws from the ids sequence that users and groups share.
@@ -137,10 +140,19 @@ func constraintError(constraint string) *imgate.Error {
 		return imgate.Errorf(imgate.CodeMobileTaken, "mobile is taken")
 	case "devices_user_guid_key":
 		return imgate.Errorf(imgate.CodeInvalidParameter, "device guid is taken")
-	case "users_app_id_fkey", "tokens_app_id_fkey":
+	case "users_app_id_fkey", "tokens_app_id_fkey", "groups_app_id_fkey":
 		return imgate.Errorf(imgate.CodeUnknownApp, "unknown app")
-	case "devices_user_id_fkey":
+	case "devices_user_id_fkey", "roster_items_owner_fkey", "roster_items_user_fkey",
+		"roster_applications_applicant_fkey", "roster_applications_target_fkey",
+		"group_members_user_id_fkey", "group_blocks_user_id_fkey", "group_kicks_user_id_fkey",
+		"group_applications_applicant_id_fkey", "group_invitations_invitee_id_fkey", "notice_seqs_user_fkey":
 		return imgate.Errorf(imgate.CodeUserNotFound, "user not found")
+	case "group_members_group_id_fkey", "group_blocks_group_id_fkey", "group_kicks_group_id_fkey",
+		"group_applications_group_id_fkey", "group_invitations_group_id_fkey",
+		"group_announcements_group_id_fkey", "group_files_group_id_fkey":
+		return imgate.Errorf(imgate.CodeGroupNotFound, "group not found")
+	case "group_members_pkey":
+		return imgate.Errorf(imgate.CodeAlreadyMember, "already a member")
 	}
 	return nil
 }

@@ -36,11 +36,12 @@ func open(t *testing.T, dsn string, logger *slog.Logger) *Store {
 	return s
 }
 
-// wantVersion fails t unless the store's schema is at version 1.
+// wantVersion fails t unless the store's schema is at the latest
+// version, 2.
 func wantVersion(t *testing.T, s *Store) {
 	t.Helper()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1, nil", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 2 {
+		t.Errorf("SchemaVersion = %d, %v; want 2, nil", v, err)
 	}
 }
 
@@ -71,8 +72,10 @@ func TestMigrationsLogged(t *testing.T) {
 	var logs bytes.Buffer
 	s := open(t, pgtest.DSN(t), slog.New(slog.NewTextHandler(&logs, nil)))
 	wantVersion(t, s)
-	if !strings.Contains(logs.String(), "applied migration") || !strings.Contains(logs.String(), "version=1") {
-		t.Errorf("logs of a first open = %q, want version 1 applied", logs.String())
+	for _, want := range []string{"applied migration", "version=1", "version=2"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs of a first open = %q, want %q: versions 1 and 2 applied", logs.String(), want)
+		}
 	}
 }
 
@@ -122,6 +125,10 @@ func TestTranslate(t *testing.T) {
 		{"taken email", &pq.Error{Code: "23505", Constraint: "users_app_email_key"}, imgate.CodeUserExists},
 		{"taken mobile", &pq.Error{Code: "23505", Constraint: "users_app_mobile_key"}, imgate.CodeMobileTaken},
 		{"unknown app", &pq.Error{Code: "23503", Constraint: "users_app_id_fkey"}, imgate.CodeUnknownApp},
+		{"group of unknown app", &pq.Error{Code: "23503", Constraint: "groups_app_id_fkey"}, imgate.CodeUnknownApp},
+		{"roster of unknown user", &pq.Error{Code: "23503", Constraint: "roster_items_user_fkey"}, imgate.CodeUserNotFound},
+		{"member of unknown group", &pq.Error{Code: "23503", Constraint: "group_members_group_id_fkey"}, imgate.CodeGroupNotFound},
+		{"member twice", &pq.Error{Code: "23505", Constraint: "group_members_pkey"}, imgate.CodeAlreadyMember},
 		{"unknown constraint", &pq.Error{Code: "23505", Constraint: "other"}, imgate.CodeStore},
 		{"other sqlstate", &pq.Error{Code: "40001", Constraint: "users_app_mobile_key"}, imgate.CodeStore},
 	}

@@ -36,26 +36,54 @@ func (s *Store) Secret(ctx context.Context, fresh []byte) ([]byte, error) {
 	return kept, nil
 }
 
-// appRow is the SQL form of imgate.App.
+// appRow is the SQL form of imgate.App: the limits flattened into one
+// column each, kept as given: 0 stands for the default, which callers
+// fill in with AppLimits.WithDefaults.
 type appRow struct {
-	ID        string `db:"id"`
-	Name      string `db:"name"`
-	Status    int    `db:"status"`
-	CreatedAt int64  `db:"created_at"`
+	ID                  string `db:"id"`
+	Name                string `db:"name"`
+	Status              int    `db:"status"`
+	GroupCapacity       int    `db:"group_capacity"`
+	GroupsPerApp        int    `db:"groups_per_app"`
+	GroupsOwnedPerUser  int    `db:"groups_owned_per_user"`
+	GroupsJoinedPerUser int    `db:"groups_joined_per_user"`
+	KicksBeforeBar      int    `db:"kicks_before_bar"`
+	CreatedAt           int64  `db:"created_at"`
+}
+
+func newAppRow(a imgate.App) appRow {
+	l := a.Limits
+	return appRow{
+		ID: a.ID, Name: a.Name, Status: int(a.Status),
+		GroupCapacity: l.GroupCapacity, GroupsPerApp: l.GroupsPerApp,
+		GroupsOwnedPerUser: l.GroupsOwnedPerUser, GroupsJoinedPerUser: l.GroupsJoinedPerUser,
+		KicksBeforeBar: l.KicksBeforeBar, CreatedAt: millis(a.CreatedAt),
+	}
 }
 
 func (a appRow) app() imgate.App {
-	return imgate.App{ID: a.ID, Name: a.Name, Status: imgate.AppStatus(a.Status), CreatedAt: fromMillis(a.CreatedAt)}
+	return imgate.App{
+		ID: a.ID, Name: a.Name, Status: imgate.AppStatus(a.Status),
+		Limits: imgate.AppLimits{
+			GroupCapacity: a.GroupCapacity, GroupsPerApp: a.GroupsPerApp,
+			GroupsOwnedPerUser: a.GroupsOwnedPerUser, GroupsJoinedPerUser: a.GroupsJoinedPerUser,
+			KicksBeforeBar: a.KicksBeforeBar,
+		},
+		CreatedAt: fromMillis(a.CreatedAt),
+	}
 }
 
-const appColumns = "id, name, status, created_at"
+const appColumns = `id, name, status, group_capacity, groups_per_app,
+	groups_owned_per_user, groups_joined_per_user, kicks_before_bar, created_at`
+
+const appValues = `:id, :name, :status, :group_capacity, :groups_per_app,
+	:groups_owned_per_user, :groups_joined_per_user, :kicks_before_bar, :created_at`
 
 // CreateApp stores a new app. A taken id is a primary-key violation, which
 // the dialect translates to CodeInvalidParameter.
 func (s *Store) CreateApp(ctx context.Context, app imgate.App) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO apps ("+appColumns+") VALUES (?, ?, ?, ?)"),
-			app.ID, app.Name, int(app.Status), millis(app.CreatedAt))
+		_, err := tx.NamedExecContext(ctx, "INSERT INTO apps ("+appColumns+") VALUES ("+appValues+")", newAppRow(app))
 		return err
 	})
 	if err != nil {

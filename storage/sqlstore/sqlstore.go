@@ -29,6 +29,12 @@ type Dialect struct {
 	// " FOR UPDATE" where the database locks rows, "" where writers are
 	// serialised anyway.
 	ForUpdate string
+	// ForNoKeyUpdate ends a SELECT of rows the transaction serialises on
+	// but does not delete or re-key: " FOR NO KEY UPDATE" on PostgreSQL,
+	// where it leaves other transactions free to insert rows that
+	// reference the locked ones by foreign key; "" where writers are
+	// serialised anyway.
+	ForNoKeyUpdate string
 }
 
 // Store implements imgate.Store over a writer and a reader handle.

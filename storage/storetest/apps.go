@@ -41,7 +41,8 @@ func (s suite) testSecret(t *testing.T) {
 
 func (s suite) testApps(t *testing.T) {
 	s.run(t, "create and get", func(t *testing.T, st imgate.Store) {
-		want := imgate.App{ID: "abcdefghijkl", Name: "Chat", Status: imgate.AppFrozen, CreatedAt: at(5)}
+		want := imgate.App{ID: "abcdefghijkl", Name: "Chat", Status: imgate.AppFrozen, CreatedAt: at(5),
+			Limits: imgate.AppLimits{GroupCapacity: 50, GroupsPerApp: 7, GroupsOwnedPerUser: 3, GroupsJoinedPerUser: 9, KicksBeforeBar: 2}}
 		if err := st.CreateApp(t.Context(), want); err != nil {
 			t.Fatalf("CreateApp = %v", err)
 		}
@@ -73,7 +74,7 @@ func (s suite) testApps(t *testing.T) {
 		}
 		var want []imgate.App
 		for i, ms := range []int64{30, 10, 20} {
-			app := imgate.App{ID: fmt.Sprintf("app%d", i), Name: "n", CreatedAt: at(ms)}
+			app := imgate.App{ID: fmt.Sprintf("app%d", i), Name: "n", CreatedAt: at(ms), Limits: imgate.AppLimits{GroupCapacity: i}}
 			if err := st.CreateApp(t.Context(), app); err != nil {
 				t.Fatalf("CreateApp = %v", err)
 			}

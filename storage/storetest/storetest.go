@@ -32,6 +32,17 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("RegisterDevice", s.testRegisterDevice)
 	t.Run("Devices", s.testDevices)
+	t.Run("Roster", s.testRoster)
+	t.Run("RosterLists", s.testRosterLists)
+	t.Run("CreateGroup", s.testCreateGroup)
+	t.Run("GroupTx", s.testGroupTx)
+	t.Run("GroupReads", s.testGroupReads)
+	t.Run("GroupExtras", s.testGroupExtras)
+	t.Run("DestroyGroup", s.testDestroyGroup)
+	t.Run("Notices", s.testNotices)
+	t.Run("DeleteUserSocial", s.testDeleteUserSocial)
+	t.Run("SocialIsolation", s.testSocialIsolation)
+	t.Run("MixedWriters", s.testMixedWriters)
 }
 
 // suite runs each case on a fresh store of its own.
