@@ -114,16 +114,10 @@ func (s *Server) deleteUser(r *http.Request, c *call) (any, error) {
 // makes the same tokens work again.
 func (s *Server) setStatus(status imgate.UserStatus) handlerFunc {
 	return func(r *http.Request, c *call) (any, error) {
-		var req struct {
-			List []id `json:"list"`
-		}
-		if err := s.decode(r, &req); err != nil {
+		users, err := s.decodeIDs(r, "list")
+		if err != nil {
 			return nil, err
 		}
-		if err := s.checkList("list", len(req.List)); err != nil {
-			return nil, err
-		}
-		users := ids(req.List)
 		if err := s.store.SetUserStatus(r.Context(), c.app.ID, users, status); err != nil {
 			return nil, err
 		}

@@ -19,6 +19,12 @@ const (
 	asUser
 	// adminOnly routes need an admin token; user_id is optional.
 	adminOnly
+	// anyToken routes take a user token, or an admin token with or without
+	// the user_id and group_id headers: the group paths, where an admin
+	// token alone acts as the app's administrator or, with group_id, as
+	// that group's admin (see actorIn), and /roster/may_message, where an
+	// admin asks about two users without acting as either.
+	anyToken
 )
 
 // call is who a request acts as, resolved from its headers.

@@ -158,3 +158,23 @@ func (q query) bool(name string) (bool, error) {
 	}
 	return false, badParam("query parameter %s must be true or false", name)
 }
+
+// decodeIDs reads a body whose field holds the list of ids a request acts
+// on, such as {"list":[…]} or {"group_list":[…]}: the list must not be
+// empty nor longer than Config.MaxListLen. Other fields are ignored.
+func (s *Server) decodeIDs(r *http.Request, field string) ([]int64, error) {
+	var body map[string]json.RawMessage
+	if err := s.decode(r, &body); err != nil {
+		return nil, err
+	}
+	var list []id
+	if raw, ok := body[field]; ok {
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, badParam("%s must be a list of ids", field)
+		}
+	}
+	if err := s.checkList(field, len(list)); err != nil {
+		return nil, err
+	}
+	return ids(list), nil
+}

@@ -19,6 +19,9 @@ func (s *Server) routes() {
 	s.userRoutes()
 	s.userSetterRoutes()
 	s.deviceRoutes()
+	s.rosterRoutes()
+	s.groupRoutes()
+	s.groupExtraRoutes()
 }
 
 func (s *Server) tokenRoutes() {

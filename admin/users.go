@@ -175,16 +175,27 @@ func (s *Server) setProfiles(r *http.Request, c *call) (any, error) {
 	if err := s.checkList("list", len(req.List)); err != nil {
 		return nil, err
 	}
-	out := make([]batchResult, len(req.List))
-	for i, e := range req.List {
-		err := e.check()
-		if err == nil {
-			_, err = s.updateUser(r.Context(), c.app.ID, int64(e.UserID), e.apply)
+	return eachUser(len(req.List), func(i int) (int64, error) {
+		e := req.List[i]
+		if err := e.check(); err != nil {
+			return int64(e.UserID), err
 		}
+		_, err := s.updateUser(r.Context(), c.app.ID, int64(e.UserID), e.apply)
+		return int64(e.UserID), err
+	})
+}
+
+// eachUser runs one entry of a batch after another and collects their
+// outcomes. A store failure fails the whole batch; other errors fail only
+// their entry.
+func eachUser(n int, fn func(i int) (userID int64, err error)) ([]batchResult, error) {
+	out := make([]batchResult, n)
+	for i := range n {
+		uid, err := fn(i)
 		if imgate.ErrorCode(err) == imgate.CodeStore {
 			return nil, err
 		}
-		out[i] = batchOf(int64(e.UserID), err)
+		out[i] = batchOf(uid, err)
 	}
 	return out, nil
 }
@@ -220,18 +231,14 @@ func (s *Server) setAvatars(r *http.Request, c *call) (any, error) {
 	if err := s.checkList("list", len(req.List)); err != nil {
 		return nil, err
 	}
-	out := make([]batchResult, len(req.List))
-	for i, e := range req.List {
-		err := checkLen("avatar", e.Avatar, maxURLLen)
-		if err == nil {
-			_, err = s.updateUser(r.Context(), c.app.ID, int64(e.UserID), func(u *imgate.User) error { u.Avatar = e.Avatar; return nil })
+	return eachUser(len(req.List), func(i int) (int64, error) {
+		e := req.List[i]
+		if err := checkLen("avatar", e.Avatar, maxURLLen); err != nil {
+			return int64(e.UserID), err
 		}
-		if imgate.ErrorCode(err) == imgate.CodeStore {
-			return nil, err
-		}
-		out[i] = batchOf(int64(e.UserID), err)
-	}
-	return out, nil
+		_, err := s.updateUser(r.Context(), c.app.ID, int64(e.UserID), func(u *imgate.User) error { u.Avatar = e.Avatar; return nil })
+		return int64(e.UserID), err
+	})
 }
 
 // POST|PUT /user/public and /user/private: the body is the bare text.

@@ -21,32 +21,31 @@ func (e env) admin(ctx context.Context, cmd string, args []string) error {
 	id := fs.String("id", "", "app create: the app id; empty makes a random 12-letter one")
 	name := fs.String("name", "", "app create: the app's name")
 	app := fs.String("app", "", "token create, token import: the app id")
+	var limits imgate.AppLimits
+	fs.IntVar(&limits.GroupCapacity, "group-capacity", 0, fmt.Sprintf("app create: members of one group (default %d)", imgate.DefaultGroupCapacity))
+	fs.IntVar(&limits.GroupsPerApp, "groups-per-app", 0, fmt.Sprintf("app create: groups of the app (default %d)", imgate.DefaultGroupsPerApp))
+	fs.IntVar(&limits.GroupsOwnedPerUser, "groups-owned", 0, fmt.Sprintf("app create: groups one user may own (default %d)", imgate.DefaultGroupsOwnedPerUser))
+	fs.IntVar(&limits.GroupsJoinedPerUser, "groups-joined", 0, fmt.Sprintf("app create: groups one user may join (default %d)", imgate.DefaultGroupsJoinedPerUser))
+	fs.IntVar(&limits.KicksBeforeBar, "kick-limit", 0, fmt.Sprintf("app create: kicks from a group after which a user cannot rejoin it (default %d)", imgate.DefaultKicksBeforeBar))
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	logger, err := sf.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	store, err := sf.open(ctx, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	a := adminCmd{env: e, store: store, logger: logger}
-	switch cmd {
-	case "app create":
-		return a.createApp(ctx, *id, *name, *secret)
-	case "app list":
-		return a.listApps(ctx)
-	case "token create":
-		return a.createToken(ctx, *app, *secret)
-	case "token import":
-		return a.importToken(ctx, *app, fs.Arg(0), *secret)
-	case "token revoke":
-		return a.revokeToken(ctx, fs.Arg(0), *secret)
-	}
-	return fmt.Errorf("unknown command %q", cmd)
+	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
+		a := adminCmd{env: e, store: store, logger: logger}
+		switch cmd {
+		case "app create":
+			return a.createApp(ctx, imgate.App{ID: *id, Name: *name, Limits: limits}, *secret)
+		case "app list":
+			return a.listApps(ctx)
+		case "token create":
+			return a.createToken(ctx, *app, *secret)
+		case "token import":
+			return a.importToken(ctx, *app, fs.Arg(0), *secret)
+		case "token revoke":
+			return a.revokeToken(ctx, fs.Arg(0), *secret)
+		}
+		return fmt.Errorf("unknown command %q", cmd)
+	})
 }
 
 type adminCmd struct {
@@ -68,11 +67,11 @@ func (a adminCmd) tokens(ctx context.Context, secret string) (*auth.Tokens, erro
 	return auth.New(a.store, auth.Config{Secret: key}, nil)
 }
 
-func (a adminCmd) createApp(ctx context.Context, id, name, secret string) error {
-	if name == "" {
+func (a adminCmd) createApp(ctx context.Context, app imgate.App, secret string) error {
+	if app.Name == "" {
 		return fmt.Errorf("app create: --name is required")
 	}
-	creds, err := newApp(ctx, a.store, id, name, a.tokensFunc(secret))
+	creds, err := newApp(ctx, a.store, app, a.tokensFunc(secret))
 	if err != nil {
 		return err
 	}
@@ -84,26 +83,26 @@ func (a adminCmd) tokensFunc(secret string) func(context.Context) (*auth.Tokens,
 }
 
 // newApp creates an app and its first admin token.
-func newApp(ctx context.Context, store imgate.Store, id, name string, tokens func(context.Context) (*auth.Tokens, error)) (credentials, error) {
-	if id == "" {
-		id = randomAppID()
+func newApp(ctx context.Context, store imgate.Store, app imgate.App, tokens func(context.Context) (*auth.Tokens, error)) (credentials, error) {
+	if app.ID == "" {
+		app.ID = randomAppID()
 	}
-	if err := validAppID(id); err != nil {
+	if err := validAppID(app.ID); err != nil {
 		return credentials{}, err
 	}
-	app := imgate.App{ID: id, Name: name, CreatedAt: time.UnixMilli(time.Now().UnixMilli())}
+	app.CreatedAt = time.UnixMilli(time.Now().UnixMilli())
 	if err := store.CreateApp(ctx, app); err != nil {
-		return credentials{}, fmt.Errorf("create app %s: %w", id, err)
+		return credentials{}, fmt.Errorf("create app %s: %w", app.ID, err)
 	}
 	t, err := tokens(ctx)
 	if err != nil {
 		return credentials{}, err
 	}
-	raw, _, err := t.IssueAdmin(ctx, id)
+	raw, _, err := t.IssueAdmin(ctx, app.ID)
 	if err != nil {
 		return credentials{}, err
 	}
-	return credentials{AppID: id, AccessToken: raw}, nil
+	return credentials{AppID: app.ID, AccessToken: raw}, nil
 }
 
 func (a adminCmd) listApps(ctx context.Context) error {
@@ -112,12 +111,19 @@ func (a adminCmd) listApps(ctx context.Context) error {
 		return err
 	}
 	for _, app := range apps {
+		l := app.Limits.WithDefaults()
 		line := struct {
-			AppID     string `json:"app_id"`
-			Name      string `json:"name"`
-			Status    int    `json:"status"`
-			CreatedAt int64  `json:"created_at"`
-		}{app.ID, app.Name, int(app.Status), app.CreatedAt.UnixMilli()}
+			AppID         string `json:"app_id"`
+			Name          string `json:"name"`
+			Status        int    `json:"status"`
+			CreatedAt     int64  `json:"created_at"`
+			GroupCapacity int    `json:"group_capacity"`
+			GroupsPerApp  int    `json:"groups_per_app"`
+			GroupsOwned   int    `json:"groups_owned"`
+			GroupsJoined  int    `json:"groups_joined"`
+			KickLimit     int    `json:"kick_limit"`
+		}{app.ID, app.Name, int(app.Status), app.CreatedAt.UnixMilli(),
+			l.GroupCapacity, l.GroupsPerApp, l.GroupsOwnedPerUser, l.GroupsJoinedPerUser, l.KicksBeforeBar}
 		if err := printJSON(a.stdout, line); err != nil {
 			return err
 		}

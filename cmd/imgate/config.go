@@ -53,6 +53,20 @@ func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned,
 	return s, nil
 }
 
+// with opens the logger and the store, runs fn, and closes the store.
+func (sf *storeFlags) with(ctx context.Context, stderr io.Writer, fn func(versioned, *slog.Logger) error) error {
+	logger, err := sf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	store, err := sf.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	return fn(store, logger)
+}
+
 func (sf *storeFlags) logger(w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(sf.logLevel)); err != nil {

@@ -266,6 +266,11 @@ func TestBadConfig(t *testing.T) {
 	if _, err := c.run("app", "create"); err == nil || errors.Is(err, context.Canceled) {
 		t.Errorf("app create without --name: %v, want an error", err)
 	}
+	c.must("app", "create", "--id", "limited", "--name", "l", "--group-capacity", "7", "--kick-limit", "2")
+	if out := c.must("app", "list"); !strings.Contains(out, `"group_capacity":7`) || !strings.Contains(out, `"kick_limit":2`) ||
+		!strings.Contains(out, `"groups_owned":100`) {
+		t.Errorf("app list after creating a limited app = %q, want its limits and the defaults", out)
+	}
 	out := c.must("migrate")
 	if !strings.Contains(out, `"schema_version":`) {
 		t.Errorf("migrate printed %q", out)

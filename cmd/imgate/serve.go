@@ -46,16 +46,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
-	logger, err := sf.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	store, err := sf.open(ctx, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	return serveStore(ctx, c, store, logger)
+	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
+		return serveStore(ctx, c, store, logger)
+	})
 }
 
 func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *slog.Logger) error {
@@ -132,7 +125,7 @@ func firstApp(ctx context.Context, store imgate.Store, tokens *auth.Tokens, logg
 	if err != nil || len(apps) > 0 {
 		return err
 	}
-	creds, err := newApp(ctx, store, "", "default", func(context.Context) (*auth.Tokens, error) { return tokens, nil })
+	creds, err := newApp(ctx, store, imgate.App{Name: "default"}, func(context.Context) (*auth.Tokens, error) { return tokens, nil })
 	if err != nil {
 		return err
 	}
@@ -164,20 +157,13 @@ func (e env) migrate(ctx context.Context, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	logger, err := sf.logger(e.stderr)
-	if err != nil {
-		return err
-	}
-	store, err := sf.open(ctx, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	v, err := store.SchemaVersion(ctx)
-	if err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	return printJSON(e.stdout, struct {
-		SchemaVersion int64 `json:"schema_version"`
-	}{v})
+	return sf.with(ctx, e.stderr, func(store versioned, _ *slog.Logger) error {
+		v, err := store.SchemaVersion(ctx)
+		if err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		return printJSON(e.stdout, struct {
+			SchemaVersion int64 `json:"schema_version"`
+		}{v})
+	})
 }
