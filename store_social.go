@@ -51,7 +51,9 @@ type RosterTx interface {
 	Application(applicant, target int64) (RosterApplication, bool, error)
 	// PutApplication writes the application, replacing any of the pair.
 	PutApplication(a RosterApplication) error
-	// Notify stores notices, assigning each its recipient's next Seq.
+	// Notify stores notices, assigning each its recipient's next Seq. A
+	// notice to a recipient who is not a user of the app (one deleted
+	// meanwhile) is dropped; the change goes ahead.
 	Notify(notices ...Notice) error
 }
 
@@ -160,7 +162,9 @@ type GroupTx interface {
 	// Destroy deletes the group and all that hangs off it. Notices written
 	// before it in the transaction stay.
 	Destroy() error
-	// Notify stores notices, assigning each its recipient's next Seq.
+	// Notify stores notices, assigning each its recipient's next Seq. A
+	// notice to a recipient who is not a user of the app (one deleted
+	// meanwhile) is dropped; the change goes ahead.
 	Notify(notices ...Notice) error
 }
 

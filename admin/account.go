@@ -42,7 +42,7 @@ func (s *Server) changePassword(r *http.Request, c *call) (any, error) {
 	if !c.admin() {
 		keep = c.token.ID
 	}
-	return true, s.signOut(r.Context(), c.app.ID, c.userID, keep)
+	return true, s.signOut(r.Context(), c.app.ID, c.userID, keep, imgate.UserPasswordChanged)
 }
 
 // POST /user/change_password_admin {password}: an admin sets the password
@@ -67,15 +67,16 @@ func (s *Server) changePasswordAdmin(r *http.Request, c *call) (any, error) {
 	if _, err := s.update(r.Context(), c, func(u *imgate.User) error { u.PasswordHash = h; return nil }); err != nil {
 		return nil, err
 	}
-	return true, s.signOut(r.Context(), c.app.ID, c.userID, "")
+	return true, s.signOut(r.Context(), c.app.ID, c.userID, "", imgate.UserPasswordChanged)
 }
 
-// signOut revokes the user's tokens but keep and closes its sessions.
-func (s *Server) signOut(ctx context.Context, appID string, userID int64, keep string) error {
+// signOut revokes the user's tokens but keep and closes its sessions,
+// telling them why with a UserNotice of the type.
+func (s *Server) signOut(ctx context.Context, appID string, userID int64, keep string, notice int) error {
 	if err := s.tokens.RevokeUser(ctx, appID, userID, keep); err != nil {
 		return err
 	}
-	return s.sessions.Kick(ctx, appID, userID, 0)
+	return s.sessions.Kick(ctx, appID, userID, 0, notice)
 }
 
 // POST|DELETE /user/delete {password}: a user deletes itself with its
@@ -102,11 +103,14 @@ func (s *Server) deleteUser(r *http.Request, c *call) (any, error) {
 			return nil, imgate.Errorf(imgate.CodeForbidden, "wrong password")
 		}
 	}
+	if err := s.handOffGroups(r.Context(), c.app.ID, c.userID); err != nil {
+		return nil, err
+	}
 	if err := s.store.DeleteUser(r.Context(), c.app.ID, c.userID); err != nil {
 		return nil, err
 	}
 	s.tokens.ForgetUser(c.app.ID, c.userID)
-	return true, s.sessions.Kick(r.Context(), c.app.ID, c.userID, 0)
+	return true, s.sessions.Kick(r.Context(), c.app.ID, c.userID, 0, imgate.UserRemoved)
 }
 
 // PUT /user/disable and /user/enable {list:[user_id]}, admin only. A
@@ -124,7 +128,7 @@ func (s *Server) setStatus(status imgate.UserStatus) handlerFunc {
 		for _, u := range users {
 			s.tokens.ForgetUser(c.app.ID, u)
 			if status == imgate.UserDisabled {
-				if err := s.sessions.Kick(r.Context(), c.app.ID, u, 0); err != nil {
+				if err := s.sessions.Kick(r.Context(), c.app.ID, u, 0, imgate.UserFrozen); err != nil {
 					return nil, err
 				}
 			}

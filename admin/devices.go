@@ -45,7 +45,7 @@ func (s *Server) removeDevice(r *http.Request, c *call) (any, error) {
 	if err := s.store.DeleteDevice(r.Context(), c.app.ID, c.userID, sn); err != nil {
 		return nil, err
 	}
-	return true, s.sessions.Kick(r.Context(), c.app.ID, c.userID, sn)
+	return true, s.sessions.Kick(r.Context(), c.app.ID, c.userID, sn, imgate.UserDeviceRemoved)
 }
 
 // POST|PUT /user/kick[?device_sn=]: without device_sn, every device.
@@ -57,7 +57,7 @@ func (s *Server) kick(r *http.Request, c *call) (any, error) {
 			return nil, err
 		}
 	}
-	return true, s.sessions.Kick(r.Context(), c.app.ID, c.userID, sn)
+	return true, s.sessions.Kick(r.Context(), c.app.ID, c.userID, sn, imgate.UserKickedByOtherDevice)
 }
 
 // GET /user/online_status

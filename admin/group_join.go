@@ -381,7 +381,7 @@ func (s *Server) handleApply(r *http.Request, c *call) (any, error) {
 }
 
 // qrCode is QrCodeDto: a signed invitation anyone holding it may use
-// until it expires, as long as its signer stays in the group.
+// until it expires, as long as its signer stays in the group and may invite.
 type qrCode struct {
 	QRInfo   string `json:"qr_info"`
 	CreateAt int64  `json:"create_at"`
@@ -480,8 +480,14 @@ func (s *Server) joinByQRCode(r *http.Request, c *call) (any, error) {
 	}
 	err = s.inGroup(r.Context(), c, q.groupID, noRole, func(tx imgate.GroupTx, _ actor) error {
 		if q.inviterID != 0 {
-			if _, ok, err := tx.Member(q.inviterID); err != nil || !ok {
-				return firstErr(err, imgate.Errorf(imgate.CodeQRCodeInvalid, "the group QR code's signer left the group"))
+			// The code carries its signer's right to invite, so it lapses
+			// when the signer leaves or may no longer invite.
+			m, ok, err := tx.Member(q.inviterID)
+			if err != nil {
+				return err
+			}
+			if !ok || mayInvite(actor{userID: m.UserID, role: m.Role}, tx.Group()) != nil {
+				return imgate.Errorf(imgate.CodeQRCodeInvalid, "the group QR code's signer may no longer invite")
 			}
 		}
 		if err := ad.join(tx, c.userID); err != nil {

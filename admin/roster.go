@@ -260,8 +260,9 @@ func (p *rosterPair) remove() error {
 	return p.notify(imgate.RosterRemoved, "", p.me(), p.other())
 }
 
-// block puts the other user on my blacklist, or takes them off. Doing
-// what is done already changes nothing and tells nobody.
+// block puts the other user on my blacklist, or takes them off. Only my
+// own devices are told: a blacklisting is not announced to the user it
+// shuts out. Doing what is done already changes nothing and tells nobody.
 func (p *rosterPair) block(on bool) error {
 	if p.mine.Blocked == on {
 		return nil
@@ -274,7 +275,7 @@ func (p *rosterPair) block(on bool) error {
 	if on {
 		typ = imgate.RosterBlocked
 	}
-	return p.notify(typ, "", p.me(), p.other())
+	return p.notify(typ, "", p.me())
 }
 
 // ext changes my notes on a friend; only my other devices are told.

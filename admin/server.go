@@ -45,9 +45,10 @@ func (c Config) withDefaults() Config {
 type Sessions interface {
 	// Online reports whether any device of the user is connected.
 	Online(ctx context.Context, appID string, userID int64) (bool, error)
-	// Kick closes the sessions of the user's device sn, or of all its
-	// devices when sn is 0.
-	Kick(ctx context.Context, appID string, userID int64, sn uint32) error
+	// Kick tells the sessions of the user's device sn (or of all its
+	// devices when sn is 0) why they end, with a UserNotice of the type
+	// (an imgate.User* constant), and closes them.
+	Kick(ctx context.Context, appID string, userID int64, sn uint32, notice int) error
 }
 
 // Server is the REST API. It is an http.Handler.
@@ -93,5 +94,5 @@ func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...stri
 
 type noSessions struct{}
 
-func (noSessions) Online(context.Context, string, int64) (bool, error) { return false, nil }
-func (noSessions) Kick(context.Context, string, int64, uint32) error   { return nil }
+func (noSessions) Online(context.Context, string, int64) (bool, error)    { return false, nil }
+func (noSessions) Kick(context.Context, string, int64, uint32, int) error { return nil }

@@ -134,13 +134,22 @@ func (o *outbox) flush(ctx context.Context, tx *sqlx.Tx) error {
 	for id, l := range last {
 		next[id] = l - counts[id] + 1
 	}
-	rows := make([]noticeRow, len(o.notices))
-	for i, n := range o.notices {
-		n.Seq = next[n.UserID]
+	// A recipient who is no user of the app (deleted meanwhile, say) has no
+	// counter: its notices are dropped, and the change they announce goes
+	// ahead, as nobody is left to tell.
+	rows := make([]noticeRow, 0, len(o.notices))
+	for _, n := range o.notices {
+		seq, ok := next[n.UserID]
+		if !ok {
+			continue
+		}
+		n.Seq = seq
 		next[n.UserID]++
-		if rows[i], err = newNoticeRow(n); err != nil {
+		row, err := newNoticeRow(n)
+		if err != nil {
 			return err
 		}
+		rows = append(rows, row)
 	}
 	o.notices = nil
 	return inChunks(rows, noticeBatch, func(batch []noticeRow) error {
@@ -167,15 +176,6 @@ func bumpCounters(ctx context.Context, tx *sqlx.Tx, appID string, counts map[int
 	})
 	if err != nil {
 		return nil, err
-	}
-	if len(last) != len(ids) {
-		var missing []int64
-		for _, id := range ids {
-			if _, ok := last[id]; !ok {
-				missing = append(missing, id)
-			}
-		}
-		return nil, imgate.Errorf(imgate.CodeUserNotFound, "notice recipients %v are not users of app %s", missing, appID)
 	}
 	return last, nil
 }

@@ -38,18 +38,27 @@ func (s suite) testNotices(t *testing.T) {
 		ids := mustUsers(t, st, "app", "u", 2)
 		stranger := mustUser(t, st, newUser("other", "carol")).ID
 		for _, to := range []int64{ids[1] + 1000, stranger} {
+			// A notice to someone who is no user of the app is dropped; the
+			// change and its other notices stand.
 			err := st.Roster(t.Context(), "app", ids[0], ids[1], func(tx imgate.RosterTx) error {
 				return tx.Notify(notice("app", ids[1], "a"), notice("app", to, "b"))
 			})
-			wantCode(t, fmt.Sprintf("Notify(to %d)", to), err, imgate.CodeUserNotFound)
+			wantCode(t, fmt.Sprintf("Notify(to %d)", to), err, imgate.CodeOK)
+			if got, err := st.Notices(t.Context(), "app", to, 0, 10); err != nil || len(got) != 0 {
+				t.Errorf("Notices of non-user %d = %+v, %v; want none", to, got, err)
+			}
+		}
+		if got, err := st.Notices(t.Context(), "app", ids[1], 0, 10); err != nil || len(got) != 2 || got[1].Seq != 2 {
+			t.Errorf("Notices of the real recipient = %+v, %v; want both, Seq 1 and 2", got, err)
 		}
 		mustRoster(t, st, "app", ids[0], ids[1], func(tx imgate.RosterTx) error {
 			wantCode(t, "Notify(of another app)", tx.Notify(notice("other", stranger, "x")), imgate.CodeStore)
 			wantCode(t, "Notify(no recipient)", tx.Notify(notice("app", 0, "x")), imgate.CodeStore)
 			return nil
 		})
-		got, err := st.Notices(t.Context(), "app", ids[1], 0, 10)
-		wantNonNil(t, "Notices after refused notices", got, err)
+		if got, err := st.Notices(t.Context(), "app", ids[1], 0, 10); err != nil || len(got) != 2 {
+			t.Errorf("Notices after refused notices = %+v, %v; want the two stored before", got, err)
+		}
 	})
 	s.run(t, "concurrent writers to one recipient", testNoticeConcurrency)
 	s.run(t, "one notice to many", testNoticeFanOut)
