@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/internal/pgtest"
 )
 
@@ -167,6 +169,24 @@ func testServe(t *testing.T, c cli) {
 	if code, data := post(t, "GET", url+"/user/settings", admin, ""); code != 200 {
 		t.Errorf("settings as admin acting as the user: code %d %s", code, data)
 	}
+	// A device logs in over the WebSocket gateway with a user token.
+	var tok struct {
+		Token string `json:"token"`
+	}
+	_, data = post(t, "POST", url+"/token/user", app, `{"name":"test_user","password":"asd"}`)
+	json.Unmarshal(data, &tok)
+	conn, err := client.Dial(context.Background(), "ws"+strings.TrimPrefix(url, "http")+"/ws", client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := conn.Login(context.Background(), uint64(reg.UserID), 0, tok.Token, "")
+	if err != nil || p.Status.GetCode() != xsync.Status_OK {
+		t.Errorf("WebSocket login: %v, %v", p, err)
+	}
+	if code, data := post(t, "GET", url+"/user/online_status", admin, ""); code != 200 || !strings.Contains(string(data), "true") {
+		t.Errorf("online_status with a device logged in: %d %s", code, data)
+	}
+	conn.Close()
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
 		resp, err := http.Get(url + path)
 		if err != nil || resp.StatusCode != want {

@@ -14,6 +14,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/admin"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/gateway"
 )
 
 // serveConfig is everything serve reads from flags and the environment.
@@ -26,6 +27,7 @@ type serveConfig struct {
 	tokenTTL     time.Duration
 	cacheTTL     time.Duration
 	drain        time.Duration
+	gateway      gateway.Config
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
@@ -40,9 +42,17 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
 	fs.durationVar(&c.cacheTTL, "token-cache-ttl", "IMGATE_TOKEN_CACHE_TTL", time.Minute, "how long a verified token is trusted without asking the store")
 	fs.durationVar(&c.drain, "shutdown-timeout", "IMGATE_SHUTDOWN_TIMEOUT", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	g := &c.gateway
+	fs.durationVar(&g.LoginTimeout, "login-timeout", "IMGATE_LOGIN_TIMEOUT", 10*time.Second, "how long a new WebSocket may take to send PROVISION")
+	fs.durationVar(&g.IdleTimeout, "idle-timeout", "IMGATE_IDLE_TIMEOUT", 3*time.Minute, "close a WebSocket session that sends nothing for so long (clients beat every 50s)")
+	fs.intVar(&g.MaxDevices, "max-devices", "IMGATE_MAX_DEVICES", 10, "devices of one user logged in at once")
+	var frame, queue int
+	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
+	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	g.MaxFrameBytes, g.QueueBytes = int64(frame), queue
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
@@ -63,13 +73,15 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	if err := firstApp(ctx, store, tokens, logger); err != nil {
 		return err
 	}
-	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, store, tokens, nil, logger)
+	hub := gateway.NewHub()
+	gw := gateway.New(c.gateway, store, tokens, hub, logger)
+	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, store, tokens, hub, logger)
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
 	srv := &http.Server{
-		Handler:           routes(api, store),
+		Handler:           routes(api, gw, store),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -86,6 +98,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	g.Go(func() error {
 		<-ctx.Done()
 		logger.Info("imgate shutting down", "timeout", c.drain)
+		gw.Shutdown() // WebSocket sessions are hijacked: http.Server.Shutdown does not see them
 		sctx, cancel := context.WithTimeout(context.Background(), c.drain)
 		defer cancel()
 		if err := srv.Shutdown(sctx); err != nil {
@@ -96,8 +109,9 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	return g.Wait()
 }
 
-// routes puts the health probes beside the REST API.
-func routes(api http.Handler, store imgate.Store) http.Handler {
+// routes puts the health probes and the WebSocket gateway beside the REST
+// API.
+func routes(api, gw http.Handler, store imgate.Store) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -114,6 +128,7 @@ func routes(api http.Handler, store imgate.Store) http.Handler {
 		}
 		fmt.Fprintln(w, "store: ok")
 	})
+	mux.Handle("GET /ws", gw)
 	mux.Handle("/", api)
 	return mux
 }

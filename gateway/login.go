@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+// loginError is a refused PROVISION: the status the client gets.
+type loginError struct {
+	code   xsync.Status_ErrorCode
+	reason string
+}
+
+func (e *loginError) Error() string { return fmt.Sprintf("login refused: %s: %s", e.code, e.reason) }
+
+func refused(code xsync.Status_ErrorCode, reason string) *loginError {
+	return &loginError{code: code, reason: reason}
+}
+
+// login reads the first frame, which must be a PROVISION, and logs the
+// device in: it answers the assigned deviceSN, or a refusal and closes.
+// appID is the app_id query parameter, needed only by password logins.
+func (s *session) login(ctx context.Context, appID string) bool {
+	cmd, msg, reason, err := s.read(ctx)
+	if err != nil {
+		s.refuse(cmd, reason, err)
+		return false
+	}
+	p, isProvision := msg.(*xsync.Provision)
+	if !isProvision {
+		s.deny(refused(xsync.Status_UNAUTHORIZED, "you must login first"))
+		return false
+	}
+	if err := s.authenticate(ctx, p, appID); err != nil {
+		s.deny(err)
+		return false
+	}
+	s.send(xsync.Frame_PROVISION, &xsync.Provision{Status: ok(), Xid: &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn}})
+	return true
+}
+
+// deny answers a refused login and ends the session.
+func (s *session) deny(err error) {
+	le, isLogin := err.(*loginError)
+	if !isLogin {
+		s.srv.log.Error("login failed", "err", err)
+		le = refused(xsync.Status_FAIL, "server error")
+	}
+	s.send(xsync.Frame_PROVISION, &xsync.Provision{Status: &xsync.Status{Code: le.code, Reason: le.reason}})
+	s.stop(closeLoginFailed)
+}
+
+// authenticate checks the credentials of a PROVISION, records the device
+// and registers the session in the hub.
+func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID string) error {
+	u, tokenID, err := s.credentials(ctx, p, appID)
+	if err != nil {
+		return err
+	}
+	d, err := s.srv.store.RegisterDevice(ctx, imgate.Device{
+		AppID: u.AppID, UserID: u.ID, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
+		Platform: imgate.Platform(p.OsType), UserAgent: userAgent(p), LastLoginAt: s.srv.now(),
+	})
+	if err != nil {
+		return fmt.Errorf("gateway: register device of user %d: %w", u.ID, err)
+	}
+	s.app, s.user, s.sn, s.guid, s.tokenID = u.AppID, u.ID, d.SN, d.GUID, tokenID
+	replaced, admitted := s.srv.hub.login(s, s.srv.cfg.MaxDevices)
+	if !admitted {
+		return refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
+	}
+	for _, o := range replaced {
+		o.kick(imgate.UserKickBySameDevice)
+	}
+	return nil
+}
+
+// credentials checks a token, or else a password with xid.uid, and
+// returns the user and the token's id ("" for a password login).
+func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID string) (imgate.User, string, error) {
+	uid := int64(p.GetXid().GetUid())
+	if p.Token != "" {
+		tok, err := s.srv.tokens.Verify(ctx, p.Token)
+		switch {
+		case imgate.ErrorCode(err) == imgate.CodeForbidden:
+			return imgate.User{}, "", refused(xsync.Status_USER_FROZEN, "user is disabled")
+		case err != nil:
+			return imgate.User{}, "", refused(xsync.Status_INVALID_TOKEN, "invalid token")
+		case tok.Kind != imgate.TokenUser || (uid != 0 && uid != tok.UserID):
+			return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
+		}
+		u, err := s.loadUser(ctx, tok.AppID, tok.UserID)
+		return u, tok.ID, err
+	}
+	if p.Password == "" || uid == 0 || appID == "" {
+		return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "you must login first: a token, or app_id in the URL with xid.uid and a password")
+	}
+	u, err := s.loadUser(ctx, appID, uid)
+	if err != nil {
+		return u, "", err
+	}
+	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(p.Password)) != nil {
+		return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
+	}
+	return u, "", nil
+}
+
+// loadUser loads a user who may log in.
+func (s *session) loadUser(ctx context.Context, appID string, id int64) (imgate.User, error) {
+	u, err := s.srv.store.User(ctx, appID, id)
+	switch imgate.ErrorCode(err) {
+	case imgate.CodeOK:
+	case imgate.CodeUserNotFound:
+		return u, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
+	default:
+		return u, fmt.Errorf("gateway: load user %d: %w", id, err)
+	}
+	if u.Status == imgate.UserDisabled {
+		return u, refused(xsync.Status_USER_FROZEN, "user is disabled")
+	}
+	return u, nil
+}
+
+func userAgent(p *xsync.Provision) string {
+	ua := p.DeviceInfo
+	if p.SdkVsn != "" {
+		ua += " sdk/" + p.SdkVsn
+	}
+	return ua
+}

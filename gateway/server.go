@@ -1,0 +1,106 @@
+// Package gateway serves XSYNC, MaxIM's client protocol, over WebSocket:
+// logins (PROVISION), heartbeats (UNREAD) and sync, one session per
+// connection, registered in a Hub by user.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/auth"
+)
+
+// Config holds the gateway's limits. Zero fields take the defaults.
+type Config struct {
+	// LoginTimeout bounds the wait for the first PROVISION. Default 10s.
+	LoginTimeout time.Duration
+	// IdleTimeout closes a session that sends nothing for so long. MaxIM's
+	// clients send UNREAD every 50s. Default 3m.
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a client. Default 10s.
+	WriteTimeout time.Duration
+	// MaxFrameBytes bounds a frame from a client. Default 64 KiB.
+	MaxFrameBytes int64
+	// QueueBytes bounds a session's unsent data; a client that lets more
+	// pile up is closed as slow. Default 1 MiB.
+	QueueBytes int
+	// MaxDevices bounds the devices of one user logged in at once.
+	// Default 10.
+	MaxDevices int
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.LoginTimeout, 10*time.Second)
+	def(&c.IdleTimeout, 3*time.Minute)
+	def(&c.WriteTimeout, 10*time.Second)
+	if c.MaxFrameBytes <= 0 {
+		c.MaxFrameBytes = 64 << 10
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 1 << 20
+	}
+	if c.MaxDevices <= 0 {
+		c.MaxDevices = 10
+	}
+	return c
+}
+
+// Server accepts XSYNC sessions on WebSocket upgrades. It is an
+// http.Handler.
+type Server struct {
+	cfg    Config
+	store  imgate.Store
+	tokens *auth.Tokens
+	hub    *Hub
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a gateway registering its sessions in hub.
+func New(cfg Config, store imgate.Store, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
+	return &Server{cfg: cfg.withDefaults(), store: store, tokens: tokens, hub: hub, log: logger, now: time.Now}
+}
+
+// ServeHTTP upgrades the request and runs the session until it ends.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{SubprotocolBinary, SubprotocolJSON},
+		// MaxIM's SDKs run in browsers and mini-programs served from the
+		// app's own origin; tokens, not origins, authenticate them.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	conn.SetReadLimit(s.cfg.MaxFrameBytes)
+	var c codec = binaryCodec{}
+	if conn.Subprotocol() == SubprotocolJSON {
+		c = jsonCodec{}
+	}
+	sess := &session{srv: s, conn: conn, codec: c, w: newWriter(s.cfg.QueueBytes), done: make(chan struct{})}
+	sess.run(r.Context(), r.URL.Query().Get("app_id"))
+}
+
+// Shutdown closes every session with 1001 (going away), so clients
+// reconnect elsewhere.
+func (s *Server) Shutdown() { s.hub.closeAll(closeShutdown) }
+
+// isClosed tells a peer's close or a dropped connection from a failure
+// worth logging.
+func isClosed(err error) bool {
+	return websocket.CloseStatus(err) != -1 || errors.Is(err, context.Canceled) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF)
+}

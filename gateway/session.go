@@ -1,0 +1,204 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+var errUnsupported = errors.New("compressed or encrypted frames are not supported")
+
+// session is one logged-in connection: one reader (run) and one writer
+// goroutine.
+type session struct {
+	srv   *Server
+	conn  *websocket.Conn
+	codec codec
+	w     *writer
+
+	// Set by login, read-only after.
+	app     string
+	user    int64
+	sn      uint32
+	guid    string
+	tokenID string
+
+	stopOnce sync.Once
+	reason   closeReason
+	done     chan struct{} // closed by stop
+}
+
+// run serves the connection until the session ends. The writer
+// goroutine owns closing: when the session stops it flushes what is
+// queued and sends the close frame, which also ends the reader's Read.
+func (s *session) run(ctx context.Context, appID string) {
+	defer s.conn.CloseNow()
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		s.writeLoop()
+	}()
+	defer func() { <-wdone }()
+	loginTimer := time.AfterFunc(s.srv.cfg.LoginTimeout, func() { s.stop(closeLoginTimeout) })
+	ok := s.login(ctx, appID)
+	loginTimer.Stop()
+	if !ok {
+		return
+	}
+	defer s.srv.hub.logout(s)
+	idle := time.AfterFunc(s.srv.cfg.IdleTimeout, func() { s.stop(closeIdle) })
+	defer idle.Stop()
+	s.readLoop(ctx, idle)
+}
+
+// writeLoop writes until the session stops, then closes the connection
+// with the session's reason.
+func (s *session) writeLoop() {
+	err := s.w.run(s.conn, s.srv.cfg.WriteTimeout, s.done)
+	if err != nil {
+		s.stop(closeWriteError)
+		if !isClosed(err) {
+			s.srv.log.Debug("write failed", "user", s.user, "err", err)
+		}
+		return
+	}
+	c := closeTable[s.reason]
+	s.conn.Close(c.code, c.text)
+}
+
+// stop ends the session with the reason; the first reason wins.
+func (s *session) stop(r closeReason) {
+	s.stopOnce.Do(func() {
+		s.reason = r
+		close(s.done)
+	})
+}
+
+// kick tells the client why with a UserNotice and stops the session.
+func (s *session) kick(notice int) {
+	s.sendUserNotice(notice)
+	s.stop(closeKicked)
+}
+
+// send queues a message; a full queue stops the session as slow.
+func (s *session) send(cmd xsync.Frame_Command, msg proto.Message) {
+	typ, data, err := s.codec.encode(cmd, msg)
+	if err != nil {
+		s.srv.log.Error("encode frame", "err", err)
+		return
+	}
+	if !s.w.enqueue(outMsg{typ, data}) {
+		s.stop(closeSlow)
+	}
+}
+
+func (s *session) sendUserNotice(typ int) {
+	payload, err := proto.Marshal(&xsync.UserNotice{Type: xsync.UserNotice_Type(typ)})
+	if err != nil {
+		return
+	}
+	s.send(xsync.Frame_SYNC, &xsync.SyncDL{
+		Status: ok(), IsEagerSync: true, Xid: &xsync.XID{Uid: uint64(s.user)},
+		Metas: []*xsync.Meta{{
+			From: &xsync.XID{}, To: &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn},
+			Timestamp: uint64(s.srv.now().UnixMilli()), Ns: xsync.Meta_USER_NOTICE, Payload: payload,
+		}},
+	})
+}
+
+func ok() *xsync.Status { return &xsync.Status{Code: xsync.Status_OK} }
+
+// readLoop reads and serves frames until the client leaves, breaks the
+// protocol, or the session stops; every frame re-arms the idle timer.
+func (s *session) readLoop(ctx context.Context, idle *time.Timer) {
+	for {
+		idle.Reset(s.srv.cfg.IdleTimeout)
+		cmd, msg, reason, err := s.read(ctx)
+		if err != nil {
+			s.refuse(cmd, reason, err)
+			return
+		}
+		s.serve(cmd, msg)
+	}
+}
+
+// read reads one frame; on failure it says why the session must end.
+func (s *session) read(ctx context.Context) (xsync.Frame_Command, proto.Message, closeReason, error) {
+	typ, data, err := s.conn.Read(ctx)
+	switch {
+	case err == nil:
+	case websocket.CloseStatus(err) == websocket.StatusMessageTooBig, isTooBig(err):
+		return noCommand, nil, closeTooBig, err
+	default:
+		return noCommand, nil, closeClient, err
+	}
+	cmd, msg, err := s.codec.decode(typ, data)
+	if err != nil {
+		return cmd, nil, closeProtocol, err
+	}
+	return cmd, msg, closeClient, nil
+}
+
+// refuse ends the session after a failed read, answering a malformed
+// frame with PB_PARSER_ERROR first.
+func (s *session) refuse(cmd xsync.Frame_Command, reason closeReason, err error) {
+	if reason == closeProtocol {
+		code := xsync.Status_PB_PARSER_ERROR
+		if errors.Is(err, errUnsupported) {
+			code = xsync.Status_ENCRYPT_METHOD_UNSUPPORTED
+		}
+		st := &xsync.Status{Code: code, Reason: err.Error()}
+		switch cmd {
+		case xsync.Frame_UNREAD:
+			s.send(cmd, &xsync.UnreadDL{Status: st})
+		case xsync.Frame_PROVISION:
+			s.send(cmd, &xsync.Provision{Status: st})
+		default:
+			s.send(xsync.Frame_SYNC, &xsync.SyncDL{Status: st})
+		}
+	}
+	s.stop(reason)
+}
+
+// serve answers one frame of a logged-in client.
+func (s *session) serve(cmd xsync.Frame_Command, msg proto.Message) {
+	switch m := msg.(type) {
+	case *xsync.UnreadUL:
+		// Conversations come with messages; until then nothing is unread.
+		s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: ok(), Unread: []*xsync.ConversationUnread{}})
+	case *xsync.SyncUL:
+		s.serveSync(m)
+	case *xsync.Provision:
+		s.send(xsync.Frame_PROVISION, &xsync.Provision{
+			Status: &xsync.Status{Code: xsync.Status_INVALID_PARAMETER, Reason: "already logged in"},
+			Xid:    &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn},
+		})
+	case *xsync.Notice:
+		// Notices flow from server to client; one from a client means nothing.
+	default:
+		s.refuse(cmd, closeProtocol, fmt.Errorf("unexpected %s frame", cmd))
+	}
+}
+
+// serveSync answers a pull with what the conversation holds after the
+// key — nothing yet, as imgate stores no messages so far — and refuses
+// sends, which the message core will take.
+func (s *session) serveSync(m *xsync.SyncUL) {
+	if m.Meta != nil {
+		s.send(xsync.Frame_SYNC, &xsync.SyncDL{
+			Status:    &xsync.Status{Code: xsync.Status_FAIL, Reason: "this server does not take messages yet"},
+			ClientMid: m.Meta.GetId(), Xid: m.Meta.GetTo(),
+		})
+		return
+	}
+	s.send(xsync.Frame_SYNC, &xsync.SyncDL{Status: ok(), Xid: m.Xid, IsFullSync: m.IsFullSync, Metas: []*xsync.Meta{}})
+}
+
+func isTooBig(err error) bool { return errors.Is(err, websocket.ErrMessageTooBig) }
