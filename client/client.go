@@ -88,7 +88,7 @@ func (c *Conn) Recv(ctx context.Context) (xsync.Frame_Command, proto.Message, er
 	if err != nil {
 		return 0, nil, err
 	}
-	msg, err := downMessage(cmd)
+	msg, err := xsync.NewDown(cmd)
 	if err != nil {
 		return cmd, nil, err
 	}
@@ -122,20 +122,6 @@ func (c *Conn) unframe(typ websocket.MessageType, data []byte) (xsync.Frame_Comm
 		return 0, nil, fmt.Errorf("client: decode frame: %w", err)
 	}
 	return f.Command, f.Payload, nil
-}
-
-func downMessage(cmd xsync.Frame_Command) (proto.Message, error) {
-	switch cmd {
-	case xsync.Frame_PROVISION:
-		return &xsync.Provision{}, nil
-	case xsync.Frame_UNREAD:
-		return &xsync.UnreadDL{}, nil
-	case xsync.Frame_SYNC:
-		return &xsync.SyncDL{}, nil
-	case xsync.Frame_NOTICE:
-		return &xsync.Notice{}, nil
-	}
-	return nil, fmt.Errorf("client: unknown command %d", cmd)
 }
 
 // CloseStatus returns the WebSocket close code in err, or -1.

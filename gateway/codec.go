@@ -30,21 +30,6 @@ type codec interface {
 // noCommand stands for the command of a frame too broken to tell.
 const noCommand xsync.Frame_Command = -1
 
-// upMessage returns an empty message of what a client sends with cmd.
-func upMessage(cmd xsync.Frame_Command) (proto.Message, error) {
-	switch cmd {
-	case xsync.Frame_PROVISION:
-		return &xsync.Provision{}, nil
-	case xsync.Frame_UNREAD:
-		return &xsync.UnreadUL{}, nil
-	case xsync.Frame_SYNC:
-		return &xsync.SyncUL{}, nil
-	case xsync.Frame_NOTICE:
-		return &xsync.Notice{}, nil
-	}
-	return nil, fmt.Errorf("unknown command %d", cmd)
-}
-
 // binaryCodec is XSYNC's framing: one binary message, one Frame, whose
 // payload is the serialized command message.
 type binaryCodec struct{}
@@ -60,7 +45,7 @@ func (binaryCodec) decode(typ websocket.MessageType, data []byte) (xsync.Frame_C
 	if f.CompressMethod != xsync.Frame_NONE || f.EncryptMethod != xsync.Frame_ENCRYPT_NONE {
 		return f.Command, nil, errUnsupported
 	}
-	m, err := upMessage(f.Command)
+	m, err := xsync.NewUp(f.Command)
 	if err != nil {
 		return f.Command, nil, err
 	}
@@ -105,7 +90,7 @@ func (jsonCodec) decode(typ websocket.MessageType, data []byte) (xsync.Frame_Com
 		return noCommand, nil, fmt.Errorf("unknown command %q", f.Command)
 	}
 	cmd := xsync.Frame_Command(v)
-	m, err := upMessage(cmd)
+	m, err := xsync.NewUp(cmd)
 	if err != nil {
 		return cmd, nil, err
 	}
