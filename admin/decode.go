@@ -70,6 +70,10 @@ func (s *Server) decode(r *http.Request, v any) error {
 }
 
 func decodeBytes(b []byte, v any) error {
+	if hasNULEscape(b) {
+		// Postgres cannot store NUL in text, so neither store takes it.
+		return badParam("invalid request body: strings may not contain NUL (\\u0000)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		return badParam("invalid request body: %s", jsonProblem(err))
@@ -112,6 +116,9 @@ func (q query) str(name string, required bool) (string, error) {
 	v := q.r.URL.Query().Get(name)
 	if required && !q.has(name) {
 		return "", badParam("missing query parameter %s", name)
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return "", badParam("query parameter %s contains NUL", name)
 	}
 	return v, nil
 }
@@ -177,4 +184,25 @@ func (s *Server) decodeIDs(r *http.Request, field string) ([]int64, error) {
 		return nil, err
 	}
 	return ids(list), nil
+}
+
+// hasNULEscape reports whether JSON text holds the escape \u0000, that is
+// "u0000" after an odd run of backslashes (an even run is an escaped
+// backslash followed by plain text). Raw NUL bytes are invalid JSON anyway.
+func hasNULEscape(b []byte) bool {
+	for i := bytes.Index(b, []byte("u0000")); i >= 0; {
+		n := 0
+		for j := i - 1; j >= 0 && b[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		next := bytes.Index(b[i+1:], []byte("u0000"))
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }

@@ -91,3 +91,16 @@ func TestFrame(t *testing.T) {
 		})
 	})
 }
+
+// TestNULText: NUL in a JSON string is refused on both stores alike
+// (Postgres cannot store it), while an escaped backslash before "u0000"
+// is plain text.
+func TestNULText(t *testing.T) {
+	stores(t, func(t *testing.T, a *api) {
+		_, tok := a.user("nul")
+		a.fails(imgate.CodeInvalidParameter, "POST", "/user/profile", a.as(tok), `{"nick_name":"a\u0000b"}`)
+		a.fails(imgate.CodeInvalidParameter, "POST", "/user/profile", a.as(tok), `{"nick_name":"a\\\u0000b"}`)
+		a.ok("POST", "/user/profile", a.as(tok), `{"nick_name":"a\\u0000b"}`, nil)
+		a.fails(imgate.CodeInvalidParameter, "POST", "/user/nickname?nick_name=a%00b", a.as(tok), nil)
+	})
+}

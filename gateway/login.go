@@ -66,7 +66,9 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		AppID: u.AppID, UserID: u.ID, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
 		Platform: imgate.Platform(p.OsType), UserAgent: userAgent(p), LastLoginAt: s.srv.now(),
 	})
-	if err != nil {
+	if imgate.ErrorCode(err) == imgate.CodeInvalidParameter {
+		return refused(xsync.Status_INVALID_PARAMETER, imgate.ErrorMessage(err))
+	} else if err != nil {
 		return fmt.Errorf("gateway: register device of user %d: %w", u.ID, err)
 	}
 	s.app, s.user, s.sn, s.guid, s.tokenID = u.AppID, u.ID, d.SN, d.GUID, tokenID

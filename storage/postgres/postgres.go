@@ -111,9 +111,13 @@ func nextID(ctx context.Context, tx *sqlx.Tx) (int64, error) {
 }
 
 // translate names the MaxIM code of a constraint violation by the
-// constraint that failed, as 00001_init.sql names them, keeping the driver
-// error in the chain for logs; other errors pass unchanged.
+// constraint that failed, as the migrations name them, and of text that
+// Postgres cannot store (a NUL character, which SQLite would take), keeping
+// the driver error in the chain for logs; other errors pass unchanged.
 func translate(err error) error {
+	if pq.As(err, pqerror.CharacterNotInRepertoire, pqerror.UntranslatableCharacter) != nil {
+		return fmt.Errorf("%w: %w", imgate.Errorf(imgate.CodeInvalidParameter, "text contains a character that cannot be stored (NUL)"), err)
+	}
 	pe := pq.As(err, pqerror.UniqueViolation, pqerror.ForeignKeyViolation)
 	if pe == nil {
 		return err
