@@ -21,6 +21,7 @@ type Store interface {
 	RosterStore
 	GroupStore
 	NoticeStore
+	MessageStore
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

@@ -122,7 +122,7 @@ func migrate(ctx context.Context, w *sqlx.DB, logger *slog.Logger) error {
 // dialect is what sqlstore needs to know about SQLite. Rows need no locks:
 // every write transaction holds the database's one write lock.
 func dialect() sqlstore.Dialect {
-	return sqlstore.Dialect{NextID: nextID, Translate: translate}
+	return sqlstore.Dialect{NextID: nextID, NextIDs: nextIDs, Translate: translate}
 }
 
 // nextID bumps the one-row counter that users and groups share; the
@@ -133,6 +133,20 @@ func nextID(ctx context.Context, tx *sqlx.Tx) (int64, error) {
 		return 0, err
 	}
 	return id, nil
+}
+
+// nextIDs bumps the counter by n in one statement and returns the n ids
+// it skipped over, which are consecutive.
+func nextIDs(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
+	var last int64
+	if err := tx.GetContext(ctx, &last, "UPDATE ids SET v = v + ? WHERE id = 1 RETURNING v", n); err != nil {
+		return nil, err
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = last - int64(n) + 1 + int64(i)
+	}
+	return ids, nil
 }
 
 // translate names the MaxIM code of a constraint violation by SQLite's

@@ -96,7 +96,7 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 // dialect is what sqlstore needs to know about PostgreSQL.
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		NextID: nextID, Translate: translate,
+		NextID: nextID, NextIDs: nextIDs, Translate: translate,
 		ForUpdate: " FOR UPDATE", ForNoKeyUpdate: " FOR NO KEY UPDATE",
 	}
 }
@@ -108,6 +108,17 @@ func nextID(ctx context.Context, tx *sqlx.Tx) (int64, error) {
 		return 0, err
 	}
 	return id, nil
+}
+
+// nextIDs draws n ids from the ids sequence, sorted: they need not be
+// consecutive, as other sessions draw at the same time.
+func nextIDs(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	err := tx.SelectContext(ctx, &ids, "SELECT nextval('ids') FROM generate_series(1, $1) ORDER BY 1", n)
+	if err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // translate names the MaxIM code of a constraint violation by the
@@ -149,11 +160,11 @@ func constraintError(constraint string) *imgate.Error {
 	case "devices_user_id_fkey", "roster_items_owner_fkey", "roster_items_user_fkey",
 		"roster_applications_applicant_fkey", "roster_applications_target_fkey",
 		"group_members_user_id_fkey", "group_blocks_user_id_fkey", "group_kicks_user_id_fkey",
-		"group_applications_applicant_id_fkey", "group_invitations_invitee_id_fkey", "notice_seqs_user_fkey":
+		"group_applications_applicant_id_fkey", "group_invitations_invitee_id_fkey", "notice_seqs_user_fkey", "conv_reads_user_fkey":
 		return imgate.Errorf(imgate.CodeUserNotFound, "user not found")
 	case "group_members_group_id_fkey", "group_blocks_group_id_fkey", "group_kicks_group_id_fkey",
 		"group_applications_group_id_fkey", "group_invitations_group_id_fkey",
-		"group_announcements_group_id_fkey", "group_files_group_id_fkey":
+		"group_announcements_group_id_fkey", "group_files_group_id_fkey", "conversations_group_fkey":
 		return imgate.Errorf(imgate.CodeGroupNotFound, "group not found")
 	case "group_members_pkey":
 		return imgate.Errorf(imgate.CodeAlreadyMember, "already a member")

@@ -37,11 +37,11 @@ func open(t *testing.T, dsn string, logger *slog.Logger) *Store {
 }
 
 // wantVersion fails t unless the store's schema is at the latest
-// version, 2.
+// version, 3.
 func wantVersion(t *testing.T, s *Store) {
 	t.Helper()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 2 {
-		t.Errorf("SchemaVersion = %d, %v; want 2, nil", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 3 {
+		t.Errorf("SchemaVersion = %d, %v; want 3, nil", v, err)
 	}
 }
 
@@ -72,9 +72,9 @@ func TestMigrationsLogged(t *testing.T) {
 	var logs bytes.Buffer
 	s := open(t, pgtest.DSN(t), slog.New(slog.NewTextHandler(&logs, nil)))
 	wantVersion(t, s)
-	for _, want := range []string{"applied migration", "version=1", "version=2"} {
+	for _, want := range []string{"applied migration", "version=1", "version=2", "version=3"} {
 		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs of a first open = %q, want %q: versions 1 and 2 applied", logs.String(), want)
+			t.Errorf("logs of a first open = %q, want %q: versions 1 to 3 applied", logs.String(), want)
 		}
 	}
 }
@@ -129,6 +129,8 @@ func TestTranslate(t *testing.T) {
 		{"roster of unknown user", &pq.Error{Code: "23503", Constraint: "roster_items_user_fkey"}, imgate.CodeUserNotFound},
 		{"member of unknown group", &pq.Error{Code: "23503", Constraint: "group_members_group_id_fkey"}, imgate.CodeGroupNotFound},
 		{"member twice", &pq.Error{Code: "23505", Constraint: "group_members_pkey"}, imgate.CodeAlreadyMember},
+		{"conversation of unknown group", &pq.Error{Code: "23503", Constraint: "conversations_group_fkey"}, imgate.CodeGroupNotFound},
+		{"read position of unknown user", &pq.Error{Code: "23503", Constraint: "conv_reads_user_fkey"}, imgate.CodeUserNotFound},
 		{"unknown constraint", &pq.Error{Code: "23505", Constraint: "other"}, imgate.CodeStore},
 		{"other sqlstate", &pq.Error{Code: "40001", Constraint: "users_app_mobile_key"}, imgate.CodeStore},
 	}

@@ -21,6 +21,9 @@ type Dialect struct {
 	// NextID allocates the next id of the one sequence that users and
 	// groups share, inside the write transaction tx.
 	NextID func(ctx context.Context, tx *sqlx.Tx) (int64, error)
+	// NextIDs allocates n ids of the same sequence in one statement, in
+	// ascending order; nil calls NextID n times.
+	NextIDs func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error)
 	// Translate returns err as an *imgate.Error when it is a driver error
 	// with a MaxIM meaning, such as a unique violation, and err unchanged
 	// otherwise.
@@ -51,6 +54,19 @@ var _ imgate.Store = (*Store)(nil)
 func New(w, r *sqlx.DB, d Dialect) *Store {
 	if d.Translate == nil {
 		d.Translate = func(err error) error { return err }
+	}
+	if d.NextIDs == nil {
+		d.NextIDs = func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {
+			ids := make([]int64, n)
+			for i := range ids {
+				id, err := d.NextID(ctx, tx)
+				if err != nil {
+					return nil, err
+				}
+				ids[i] = id
+			}
+			return ids, nil
+		}
 	}
 	return &Store{w: w, r: r, d: d}
 }

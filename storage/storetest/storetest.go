@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("DeleteUserSocial", s.testDeleteUserSocial)
 	t.Run("SocialIsolation", s.testSocialIsolation)
 	t.Run("MixedWriters", s.testMixedWriters)
+	t.Run("Messages", s.testMessages)
+	t.Run("Reads", s.testReads)
+	t.Run("MessageConcurrency", s.testMessageConcurrency)
 }
 
 // suite runs each case on a fresh store of its own.

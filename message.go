@@ -1,0 +1,71 @@
+package imgate
+
+import "time"
+
+// ConvKind tells a one-to-one conversation from a group's; the values are
+// XSYNC's ConversationUnread.type.
+type ConvKind int
+
+// Conversation kinds.
+const (
+	ConvChat  ConvKind = 1
+	ConvGroup ConvKind = 2
+)
+
+// Conv names a conversation as one of its users sees it: Peer is the
+// other user of a chat or the group's id.
+type Conv struct {
+	Kind ConvKind
+	Peer int64
+}
+
+// Message is one message in a conversation, stored once per conversation
+// (not once per recipient).
+type Message struct {
+	// ID is the server_mid: unique in the deployment and strictly
+	// increasing within the conversation in commit order, so that a sync
+	// cursor over it never skips a message committed concurrently.
+	ID    int64
+	AppID string
+	Kind  ConvKind
+	// Seq is the message's position in its conversation: 1, 2, 3… with no
+	// gap, in the order of ID. Read positions and unread counts use it.
+	Seq        int64
+	From       int64
+	FromDevice uint32 // 0 for messages sent over REST
+	To         int64  // the peer user (chat) or the group
+	// Type and CType are XSYNC's MessageBody.type and ctype.
+	Type       int
+	CType      int
+	Content    string
+	Config     string
+	Attachment string
+	Ext        string
+	System     bool // sent by an admin as a system notification
+	// ClientMID is the client's id of a message sent over WebSocket; with
+	// From and FromDevice it dedupes resends. 0 for REST.
+	ClientMID int64
+	// TransactionID dedupes REST sends within the app; "" for none.
+	TransactionID string
+	At            time.Time
+	EditedAt      time.Time // zero unless edited (APPEND, REPLACE)
+	Recalled      bool
+}
+
+// ConvOf is the conversation of the message as user sees it.
+func (m Message) ConvOf(user int64) Conv {
+	switch {
+	case m.Kind == ConvGroup:
+		return Conv{Kind: ConvGroup, Peer: m.To}
+	case m.From == user:
+		return Conv{Kind: ConvChat, Peer: m.To}
+	}
+	return Conv{Kind: ConvChat, Peer: m.From}
+}
+
+// Unread is a conversation with messages a user has not read.
+type Unread struct {
+	Conv   Conv
+	Count  int64 // messages after the user's read position
+	LastID int64 // the id of the conversation's latest message
+}

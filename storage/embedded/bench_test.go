@@ -1,0 +1,19 @@
+package embedded
+
+import (
+	"testing"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/storage/storetest"
+)
+
+func BenchmarkAppendMessages(b *testing.B) {
+	storetest.BenchmarkAppendMessages(b, func(b *testing.B) imgate.Store {
+		s, err := Open(b.Context(), Config{Dir: b.TempDir()}, nil)
+		if err != nil {
+			b.Fatalf("Open = %v", err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -1,0 +1,159 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/imgate/imgate"
+)
+
+// convWhere selects the conversation c of a key.
+const convWhere = "c.app_id = ? AND c.kind = ? AND c.a = ? AND c.b = ?"
+
+// Messages lists user's conversation conv after the message id after,
+// oldest first, at most limit; a limit of 0 or less returns none. A
+// conversation's ids increase in commit order, so a cursor over them
+// never skips a message committed later.
+func (s *Store) Messages(ctx context.Context, appID string, user int64, conv imgate.Conv, after int64, limit int) ([]imgate.Message, error) {
+	return s.page(ctx, appID, user, conv, "m.id > ? ORDER BY m.id", after, limit)
+}
+
+// History lists user's conversation conv before the message id before (0:
+// from the newest), newest first, at most limit.
+func (s *Store) History(ctx context.Context, appID string, user int64, conv imgate.Conv, before int64, limit int) ([]imgate.Message, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return s.page(ctx, appID, user, conv, "m.id < ? ORDER BY m.id DESC", before, limit)
+}
+
+// page lists the messages of a conversation that match the id bound
+// cond, in its order, at most limit.
+func (s *Store) page(ctx context.Context, appID string, user int64, conv imgate.Conv, cond string, bound int64, limit int) ([]imgate.Message, error) {
+	k, err := keyFor(appID, user, conv)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: messages of user %d: %w", user, err)
+	}
+	if limit <= 0 {
+		return []imgate.Message{}, nil
+	}
+	var rows []messageRow
+	err = s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT "+messageColumnsOf("m")+
+		" FROM conversations c JOIN messages m ON m.conv_id = c.id WHERE "+convWhere+" AND "+cond+" LIMIT ?"),
+		k.app, int(k.kind), k.a, k.b, bound, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: messages of user %d with %d: %w", user, conv.Peer, err)
+	}
+	return messagesOf(rows), nil
+}
+
+// Message returns one message: CodeInvalidParameter if the app has none
+// with the id.
+func (s *Store) Message(ctx context.Context, appID string, id int64) (imgate.Message, error) {
+	var r messageRow
+	err := s.r.GetContext(ctx, &r, s.r.Rebind("SELECT "+messageColumns+" FROM messages WHERE id = ? AND app_id = ?"), id, appID)
+	if err != nil {
+		return imgate.Message{}, fmt.Errorf("sqlstore: message %d: %w", id, notFound(err, noMessage(id)))
+	}
+	return r.message(), nil
+}
+
+func noMessage(id int64) *imgate.Error {
+	return imgate.Errorf(imgate.CodeInvalidParameter, "no message %d", id)
+}
+
+// UpdateMessage applies fn to a message under its row lock and writes
+// back the fields fn may change; changes to the others are ignored.
+func (s *Store) UpdateMessage(ctx context.Context, appID string, id int64, fn func(*imgate.Message) error) (imgate.Message, error) {
+	var m imgate.Message
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		var r messageRow
+		err := tx.GetContext(ctx, &r, tx.Rebind("SELECT "+messageColumns+
+			" FROM messages WHERE id = ? AND app_id = ?"+s.d.ForNoKeyUpdate), id, appID)
+		if err != nil {
+			return notFound(err, noMessage(id))
+		}
+		m = r.message()
+		changed := m
+		if err := fn(&changed); err != nil {
+			return err
+		}
+		m.Content, m.Config, m.Attachment, m.Ext = changed.Content, changed.Config, changed.Attachment, changed.Ext
+		m.EditedAt, m.Recalled = changed.EditedAt, changed.Recalled
+		w := newMessageRow(r.ConvID, m)
+		_, err = tx.NamedExecContext(ctx, "UPDATE messages SET "+
+			namedSet("content, config, attachment, ext, edited_at, recalled")+" WHERE conv_id = :conv_id AND seq = :seq", w)
+		return err
+	})
+	if err != nil {
+		return imgate.Message{}, fmt.Errorf("sqlstore: update message %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// MarkRead sets user's read position in conv to seq, clamped to
+// [0, last_seq]. A conversation without messages has no row, and nothing
+// to read: the call does nothing.
+func (s *Store) MarkRead(ctx context.Context, appID string, user int64, conv imgate.Conv, seq int64) error {
+	k, err := keyFor(appID, user, conv)
+	if err != nil {
+		return fmt.Errorf("sqlstore: mark read by user %d: %w", user, err)
+	}
+	seq = max(seq, 0)
+	err = s.write(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO conv_reads (app_id, user_id, conv_id, read_seq)"+
+			" SELECT c.app_id, CAST(? AS BIGINT), c.id,"+
+			" CASE WHEN c.last_seq < CAST(? AS BIGINT) THEN c.last_seq ELSE CAST(? AS BIGINT) END"+
+			" FROM conversations c WHERE "+convWhere+
+			" ON CONFLICT (app_id, user_id, conv_id) DO UPDATE SET read_seq = excluded.read_seq"),
+			user, seq, seq, k.app, int(k.kind), k.a, k.b)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: mark read by user %d in %d: %w", user, conv.Peer, err)
+	}
+	return nil
+}
+
+// unreadRow is a conversation with unread messages.
+type unreadRow struct {
+	Kind   int   `db:"kind"`
+	A      int64 `db:"a"`
+	B      int64 `db:"b"`
+	Count  int64 `db:"count"`
+	LastID int64 `db:"last_id"`
+}
+
+// Unreads lists user's chats and the conversations of the groups the
+// user is a member of where last_seq is past the user's read position,
+// newest message first, in one query.
+func (s *Store) Unreads(ctx context.Context, appID string, user int64) ([]imgate.Unread, error) {
+	var rows []unreadRow
+	err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT c.kind, c.a, c.b,"+
+		" c.last_seq - COALESCE(r.read_seq, 0) AS count, m.id AS last_id"+
+		" FROM conversations c"+
+		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq"+
+		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id"+
+		" WHERE c.id IN ("+
+		"SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND a = ?"+
+		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ? AND a <> ?"+
+		" UNION ALL SELECT gc.id FROM group_members gm JOIN groups g ON g.id = gm.group_id"+
+		" JOIN conversations gc ON gc.app_id = g.app_id AND gc.kind = 2 AND gc.a = g.id AND gc.b = 0"+
+		" WHERE gm.user_id = ? AND g.app_id = ?)"+
+		" AND c.last_seq > COALESCE(r.read_seq, 0)"+
+		" ORDER BY m.id DESC"),
+		user, appID, user, appID, user, user, user, appID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: unreads of user %d: %w", user, err)
+	}
+	out := make([]imgate.Unread, 0, len(rows))
+	for _, r := range rows {
+		k := convKey{app: appID, kind: imgate.ConvKind(r.Kind), a: r.A, b: r.B}
+		out = append(out, imgate.Unread{Conv: imgate.Conv{Kind: k.kind, Peer: k.peer(user)}, Count: r.Count, LastID: r.LastID})
+	}
+	return slices.Clip(out), nil
+}

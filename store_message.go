@@ -1,0 +1,38 @@
+package imgate
+
+import "context"
+
+// MessageStore keeps messages, one row per message per conversation, and
+// each user's read position in each conversation.
+type MessageStore interface {
+	// AppendMessages stores messages, each in its conversation (a chat
+	// between From and To, or the group To), assigning Seq and ID, and
+	// returns them in the order given. Messages of one conversation keep
+	// their order. A message whose (From, FromDevice, ClientMID), with
+	// ClientMID not 0, or whose (AppID, TransactionID), with TransactionID
+	// not "", was stored before is not stored again: the earlier message
+	// takes its place in the result, with dup true at its index. Storing a
+	// message also moves its sender's read position past it. The whole
+	// batch commits or none of it does.
+	AppendMessages(ctx context.Context, msgs []Message) (out []Message, dup []bool, err error)
+	// Messages lists user's conversation conv after the message id after
+	// (0: from the start), oldest first, at most limit.
+	Messages(ctx context.Context, appID string, user int64, conv Conv, after int64, limit int) ([]Message, error)
+	// History lists user's conversation conv before the message id before
+	// (0: from the newest), newest first, at most limit.
+	History(ctx context.Context, appID string, user int64, conv Conv, before int64, limit int) ([]Message, error)
+	// Message returns one message: CodeInvalidParameter if the app has none
+	// with the id.
+	Message(ctx context.Context, appID string, id int64) (Message, error)
+	// UpdateMessage applies fn to a message in a write transaction (recall,
+	// edit): CodeInvalidParameter if there is none. fn may change only
+	// Content, Config, Attachment, Ext, EditedAt and Recalled.
+	UpdateMessage(ctx context.Context, appID string, id int64, fn func(*Message) error) (Message, error)
+	// MarkRead sets user's read position in conv to the message seq (it
+	// may move back, for READ_CANCEL); positions past the conversation's
+	// last message are clamped to it.
+	MarkRead(ctx context.Context, appID string, user int64, conv Conv, seq int64) error
+	// Unreads lists user's conversations with unread messages: a chat with
+	// any user, and the groups the user is a member of.
+	Unreads(ctx context.Context, appID string, user int64) ([]Unread, error)
+}
