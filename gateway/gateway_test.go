@@ -427,25 +427,38 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestSlowReader(t *testing.T) {
-	// A client that never reads while the server queues more than the
-	// queue's bytes is closed as slow, without stalling anyone else.
+	// A client that sends pulls but never reads the answers is closed as
+	// slow once the answers pass the socket's buffers and the queue's
+	// bytes, without stalling anyone else; a page bigger than the whole
+	// queue still reaches a client that reads.
 	s := embeddedServer(t, gateway.Config{QueueBytes: 4096})
+	alice, _ := s.user("alice")
 	uid, tok := s.user("ivy")
+	long := strings.Repeat("x", 1000)
+	s.chat(alice, uid, slicesRepeat(long, 20)...)
 	slow, _ := s.login(uid, 0, tok, "slow")
 	fast, _ := s.login(uid, 0, tok, "fast")
-	big := &xsync.SyncUL{Xid: &xsync.XID{Uid: 1}}
-	for i := 0; i < 20000; i++ {
-		if err := slow.Send(ctx(t), xsync.Frame_SYNC, big); err != nil {
+	pull := &xsync.SyncUL{Xid: &xsync.XID{Uid: alice}}
+	if dl := s.roundTrip(fast, xsync.Frame_SYNC, pull).(*xsync.SyncDL); len(dl.Metas) != 20 {
+		t.Fatalf("a 20 KB page to a reading client: %d metas", len(dl.Metas))
+	}
+	for i := 0; i < 3000; i++ {
+		if err := slow.Send(ctx(t), xsync.Frame_SYNC, pull); err != nil {
 			break // closed as slow
 		}
 	}
-	if err := fast.Send(ctx(t), xsync.Frame_UNREAD, &xsync.UnreadUL{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, msg, err := fast.Recv(ctx(t)); err != nil || msg.(*xsync.UnreadDL).Status.GetCode() != xsync.Status_OK {
-		t.Errorf("the other session stalled: %v %v", msg, err)
+	if u := s.roundTrip(fast, xsync.Frame_UNREAD, &xsync.UnreadUL{}).(*xsync.UnreadDL); u.Status.GetCode() != xsync.Status_OK {
+		t.Errorf("the other session stalled: %v", u)
 	}
 	if code, _ := closed(t, slow); code != 4005 {
 		t.Errorf("slow session: close %d, want 4005", code)
 	}
+}
+
+func slicesRepeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
 }

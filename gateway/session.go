@@ -125,7 +125,7 @@ func (s *session) readLoop(ctx context.Context, idle *time.Timer) {
 			s.refuse(cmd, reason, err)
 			return
 		}
-		s.serve(cmd, msg)
+		s.serve(ctx, cmd, msg)
 	}
 }
 
@@ -168,13 +168,12 @@ func (s *session) refuse(cmd xsync.Frame_Command, reason closeReason, err error)
 }
 
 // serve answers one frame of a logged-in client.
-func (s *session) serve(cmd xsync.Frame_Command, msg proto.Message) {
+func (s *session) serve(ctx context.Context, cmd xsync.Frame_Command, msg proto.Message) {
 	switch m := msg.(type) {
 	case *xsync.UnreadUL:
-		// Conversations come with messages; until then nothing is unread.
-		s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: ok(), Unread: []*xsync.ConversationUnread{}})
+		s.unread(ctx)
 	case *xsync.SyncUL:
-		s.serveSync(m)
+		s.serveSync(ctx, m)
 	case *xsync.Provision:
 		s.send(xsync.Frame_PROVISION, &xsync.Provision{
 			Status: &xsync.Status{Code: xsync.Status_INVALID_PARAMETER, Reason: "already logged in"},
@@ -185,20 +184,6 @@ func (s *session) serve(cmd xsync.Frame_Command, msg proto.Message) {
 	default:
 		s.refuse(cmd, closeProtocol, fmt.Errorf("unexpected %s frame", cmd))
 	}
-}
-
-// serveSync answers a pull with what the conversation holds after the
-// key — nothing yet, as imgate stores no messages so far — and refuses
-// sends, which the message core will take.
-func (s *session) serveSync(m *xsync.SyncUL) {
-	if m.Meta != nil {
-		s.send(xsync.Frame_SYNC, &xsync.SyncDL{
-			Status:    &xsync.Status{Code: xsync.Status_FAIL, Reason: "this server does not take messages yet"},
-			ClientMid: m.Meta.GetId(), Xid: m.Meta.GetTo(),
-		})
-		return
-	}
-	s.send(xsync.Frame_SYNC, &xsync.SyncDL{Status: ok(), Xid: m.Xid, IsFullSync: m.IsFullSync, Metas: []*xsync.Meta{}})
 }
 
 func isTooBig(err error) bool { return errors.Is(err, websocket.ErrMessageTooBig) }

@@ -31,10 +31,12 @@ func newWriter(limit int) *writer {
 	return &writer{limit: limit, wake: make(chan struct{}, 1)}
 }
 
-// enqueue adds a message; false if that would pass the byte limit.
+// enqueue adds a message; false if that would pass the byte limit. An
+// empty queue takes any one message, so that a frame larger than the limit
+// (a page of long messages) does not fail a reader that keeps up.
 func (w *writer) enqueue(m outMsg) bool {
 	w.mu.Lock()
-	if w.bytes+len(m.data) > w.limit {
+	if w.bytes > 0 && w.bytes+len(m.data) > w.limit {
 		w.mu.Unlock()
 		return false
 	}
