@@ -331,22 +331,17 @@ func (a *appender) markSenders() error {
 }
 
 func (a *appender) markBatch(app string, batch []readPos, seqs map[readPos]int64) error {
-	var q strings.Builder
-	q.WriteString("INSERT INTO conv_reads (app_id, user_id, conv_id, read_seq)" +
-		" SELECT u.app_id, u.id, v.column2, v.column3 FROM (VALUES ")
+	q := "INSERT INTO conv_reads (app_id, user_id, conv_id, read_seq)" +
+		" SELECT u.app_id, u.id, v.column2, v.column3 FROM (VALUES " + bigintRows(len(batch), 3) + ")" +
+		" AS v CROSS JOIN users u WHERE u.id = v.column1 AND u.app_id = ? ORDER BY u.id, v.column2" +
+		" ON CONFLICT (app_id, user_id, conv_id) DO UPDATE SET read_seq = excluded.read_seq" +
+		" WHERE excluded.read_seq > conv_reads.read_seq"
 	args := make([]any, 0, 3*len(batch)+1)
-	for i, p := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))")
+	for _, p := range batch {
 		args = append(args, p.user, p.conv, seqs[p])
 	}
-	q.WriteString(") AS v CROSS JOIN users u WHERE u.id = v.column1 AND u.app_id = ? ORDER BY u.id, v.column2" +
-		" ON CONFLICT (app_id, user_id, conv_id) DO UPDATE SET read_seq = excluded.read_seq" +
-		" WHERE excluded.read_seq > conv_reads.read_seq")
 	args = append(args, app)
-	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(q.String()), args...); err != nil {
+	if _, err := a.tx.ExecContext(a.ctx, a.tx.Rebind(q), args...); err != nil {
 		return fmt.Errorf("move senders' read positions: %w", err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -182,22 +181,17 @@ func bumpCounters(ctx context.Context, tx *sqlx.Tx, appID string, counts map[int
 
 // bumpBatch bumps the counters of one batch of ascending ids into last.
 func bumpBatch(ctx context.Context, tx *sqlx.Tx, appID string, ids []int64, counts, last map[int64]int64) error {
-	var q strings.Builder
-	q.WriteString("INSERT INTO notice_seqs (app_id, user_id, last)" +
-		" SELECT u.app_id, u.id, v.column2 FROM (VALUES ")
+	q := "INSERT INTO notice_seqs (app_id, user_id, last)" +
+		" SELECT u.app_id, u.id, v.column2 FROM (VALUES " + bigintRows(len(ids), 2) + ")" +
+		" AS v CROSS JOIN users u WHERE u.id = v.column1 AND u.app_id = ? ORDER BY u.id" +
+		" ON CONFLICT (app_id, user_id) DO UPDATE SET last = notice_seqs.last + excluded.last" +
+		" RETURNING user_id, last"
 	args := make([]any, 0, 2*len(ids)+1)
-	for i, id := range ids {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+	for _, id := range ids {
 		args = append(args, id, counts[id])
 	}
-	q.WriteString(") AS v CROSS JOIN users u WHERE u.id = v.column1 AND u.app_id = ? ORDER BY u.id" +
-		" ON CONFLICT (app_id, user_id) DO UPDATE SET last = notice_seqs.last + excluded.last" +
-		" RETURNING user_id, last")
 	args = append(args, appID)
-	rows, err := tx.QueryxContext(ctx, tx.Rebind(q.String()), args...)
+	rows, err := tx.QueryxContext(ctx, tx.Rebind(q), args...)
 	if err != nil {
 		return err
 	}

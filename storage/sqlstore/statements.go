@@ -79,3 +79,12 @@ func inOrder[T any](ids []int64, items []T, key func(T) int64) []T {
 	}
 	return out
 }
+
+// bigintRows is a VALUES list of n rows of cols integer parameters:
+// "(CAST(? AS BIGINT), CAST(? AS BIGINT)), (…)". The casts let SQLite and
+// PostgreSQL agree on the columns' type when the list is joined with a
+// table, as the batched upserts do.
+func bigintRows(n, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("CAST(? AS BIGINT), ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
