@@ -50,7 +50,45 @@ type Message struct {
 	At            time.Time
 	EditedAt      time.Time // zero unless edited (APPEND, REPLACE)
 	Recalled      bool
+	// Op and OpMID are the operation of an OPER message stored in the
+	// conversation (RECALL, APPEND, REPLACE: XSYNC's
+	// MessageOperation.type) and the message it applies to; 0 otherwise.
+	Op    int
+	OpMID int64
 }
+
+// SystemUser is the sender of messages an admin token sends as nobody
+// (REST /message/send and /message/notify without from_user_id, and
+// /message/broadcast). It is no user's id (user ids start at 100000000)
+// and not 0, which no conversation may have as a side: a user sees the
+// system's messages in a chat with this id, with unread counts and
+// history like any other, flagged is_system.
+const SystemUser int64 = 1
+
+// Message types, XSYNC's MessageBody.type.
+const (
+	TypeNormal    = 0
+	TypeOper      = 1
+	TypeChat      = 2
+	TypeGroupChat = 3
+)
+
+// Operations, XSYNC's MessageOperation.type.
+const (
+	OpReadAck    = 1
+	OpReadAll    = 2
+	OpReadCancel = 3
+	OpDeliverAck = 4
+	OpRecall     = 5
+	OpDelete     = 6
+	OpPlayAck    = 7
+	OpAppend     = 8
+	OpReplace    = 9
+)
+
+// CTypeCommand is the content type of OPER messages (and of custom
+// commands), XSYNC's MessageBody.ctype COMMAND.
+const CTypeCommand = 6
 
 // ConvOf is the conversation of the message as user sees it.
 func (m Message) ConvOf(user int64) Conv {
@@ -68,4 +106,14 @@ type Unread struct {
 	Conv   Conv
 	Count  int64 // messages after the user's read position
 	LastID int64 // the id of the conversation's latest message
+}
+
+// ConvState is a conversation with its latest message and one user's read
+// position in it.
+type ConvState struct {
+	Conv    Conv
+	LastSeq int64 // the Seq of the latest message
+	LastID  int64 // the id of the latest message
+	ReadSeq int64 // the user's read position: the Seq of the last message read
+	ReadID  int64 // the id of the message at ReadSeq; 0 when ReadSeq is 0
 }

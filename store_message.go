@@ -35,4 +35,23 @@ type MessageStore interface {
 	// Unreads lists user's conversations with unread messages: a chat with
 	// any user, and the groups the user is a member of.
 	Unreads(ctx context.Context, appID string, user int64) ([]Unread, error)
+
+	// MessagesSinceRead lists user's conversation conv after the user's
+	// read position, oldest first, at most limit: what a device that
+	// knows nothing of the conversation yet must be sent.
+	MessagesSinceRead(ctx context.Context, appID string, user int64, conv Conv, limit int) ([]Message, error)
+	// Conversations lists every conversation of user that has messages
+	// (chats with any user, and those of the groups the user is a member
+	// of) with its latest message and the user's read position.
+	Conversations(ctx context.Context, appID string, user int64) ([]ConvState, error)
+	// ReadSeq returns user's read position in conv: 0 when none.
+	ReadSeq(ctx context.Context, appID string, user int64, conv Conv) (int64, error)
+	// HideMessage hides one message of conv from user alone (the DELETE
+	// operation): Messages, History and MessagesSinceRead stop listing it
+	// to that user. CodeInvalidParameter if conv has no such message.
+	HideMessage(ctx context.Context, appID string, user int64, conv Conv, id int64) error
+	// ClearConversation hides every message of conv so far from user and
+	// marks them read (DELETE /message/conversation); later messages show
+	// as usual.
+	ClearConversation(ctx context.Context, appID string, user int64, conv Conv) error
 }

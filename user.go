@@ -99,8 +99,12 @@ type Device struct {
 	PushToken    string // issued by imgate when a token is requested with a device_guid
 	NotifierName string // push certificate name bound by /user/token/bind
 	DeviceToken  string // the push vendor's token bound by /user/token/bind
-	CreatedAt    time.Time
-	LastLoginAt  time.Time
+	// NoticeSeq is the Seq of the last of the user's notices this device
+	// was sent. A new device starts at the user's latest notice, so it is
+	// sent the notices that come after it registered, not the user's past.
+	NoticeSeq   int64
+	CreatedAt   time.Time
+	LastLoginAt time.Time
 }
 
 // ValidUsername checks MaxIM's username rule: letters, digits and

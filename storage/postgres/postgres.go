@@ -160,7 +160,8 @@ func constraintError(constraint string) *imgate.Error {
 	case "devices_user_id_fkey", "roster_items_owner_fkey", "roster_items_user_fkey",
 		"roster_applications_applicant_fkey", "roster_applications_target_fkey",
 		"group_members_user_id_fkey", "group_blocks_user_id_fkey", "group_kicks_user_id_fkey",
-		"group_applications_applicant_id_fkey", "group_invitations_invitee_id_fkey", "notice_seqs_user_fkey", "conv_reads_user_fkey":
+		"group_applications_applicant_id_fkey", "group_invitations_invitee_id_fkey", "notice_seqs_user_fkey", "conv_reads_user_fkey",
+		"message_hides_user_fkey":
 		return imgate.Errorf(imgate.CodeUserNotFound, "user not found")
 	case "group_members_group_id_fkey", "group_blocks_group_id_fkey", "group_kicks_group_id_fkey",
 		"group_applications_group_id_fkey", "group_invitations_group_id_fkey",
@@ -168,6 +169,8 @@ func constraintError(constraint string) *imgate.Error {
 		return imgate.Errorf(imgate.CodeGroupNotFound, "group not found")
 	case "group_members_pkey":
 		return imgate.Errorf(imgate.CodeAlreadyMember, "already a member")
+	case "message_hides_message_fkey":
+		return imgate.Errorf(imgate.CodeInvalidParameter, "message not found")
 	}
 	return nil
 }

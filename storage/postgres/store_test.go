@@ -37,11 +37,11 @@ func open(t *testing.T, dsn string, logger *slog.Logger) *Store {
 }
 
 // wantVersion fails t unless the store's schema is at the latest
-// version, 3.
+// version, 4.
 func wantVersion(t *testing.T, s *Store) {
 	t.Helper()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 3 {
-		t.Errorf("SchemaVersion = %d, %v; want 3, nil", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 4 {
+		t.Errorf("SchemaVersion = %d, %v; want 4, nil", v, err)
 	}
 }
 
@@ -72,9 +72,9 @@ func TestMigrationsLogged(t *testing.T) {
 	var logs bytes.Buffer
 	s := open(t, pgtest.DSN(t), slog.New(slog.NewTextHandler(&logs, nil)))
 	wantVersion(t, s)
-	for _, want := range []string{"applied migration", "version=1", "version=2", "version=3"} {
+	for _, want := range []string{"applied migration", "version=1", "version=2", "version=3", "version=4"} {
 		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs of a first open = %q, want %q: versions 1 to 3 applied", logs.String(), want)
+			t.Errorf("logs of a first open = %q, want %q: versions 1 to 4 applied", logs.String(), want)
 		}
 	}
 }
@@ -131,6 +131,8 @@ func TestTranslate(t *testing.T) {
 		{"member twice", &pq.Error{Code: "23505", Constraint: "group_members_pkey"}, imgate.CodeAlreadyMember},
 		{"conversation of unknown group", &pq.Error{Code: "23503", Constraint: "conversations_group_fkey"}, imgate.CodeGroupNotFound},
 		{"read position of unknown user", &pq.Error{Code: "23503", Constraint: "conv_reads_user_fkey"}, imgate.CodeUserNotFound},
+		{"hide for unknown user", &pq.Error{Code: "23503", Constraint: "message_hides_user_fkey"}, imgate.CodeUserNotFound},
+		{"hide of unknown message", &pq.Error{Code: "23503", Constraint: "message_hides_message_fkey"}, imgate.CodeInvalidParameter},
 		{"unknown constraint", &pq.Error{Code: "23505", Constraint: "other"}, imgate.CodeStore},
 		{"other sqlstate", &pq.Error{Code: "40001", Constraint: "users_app_mobile_key"}, imgate.CodeStore},
 	}

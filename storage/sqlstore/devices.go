@@ -23,6 +23,7 @@ type deviceRow struct {
 	PushToken    string `db:"push_token"`
 	NotifierName string `db:"notifier_name"`
 	DeviceToken  string `db:"device_token"`
+	NoticeSeq    int64  `db:"notice_seq"`
 	CreatedAt    int64  `db:"created_at"`
 	LastLoginAt  int64  `db:"last_login_at"`
 }
@@ -31,7 +32,7 @@ func newDeviceRow(d imgate.Device) deviceRow {
 	return deviceRow{
 		AppID: d.AppID, UserID: d.UserID, SN: int64(d.SN), GUID: d.GUID,
 		Platform: int(d.Platform), UserAgent: d.UserAgent, PushToken: d.PushToken,
-		NotifierName: d.NotifierName, DeviceToken: d.DeviceToken,
+		NotifierName: d.NotifierName, DeviceToken: d.DeviceToken, NoticeSeq: d.NoticeSeq,
 		CreatedAt: millis(d.CreatedAt), LastLoginAt: millis(d.LastLoginAt),
 	}
 }
@@ -40,25 +41,25 @@ func (r deviceRow) device() imgate.Device {
 	return imgate.Device{
 		AppID: r.AppID, UserID: r.UserID, SN: uint32(r.SN), GUID: r.GUID,
 		Platform: imgate.Platform(r.Platform), UserAgent: r.UserAgent, PushToken: r.PushToken,
-		NotifierName: r.NotifierName, DeviceToken: r.DeviceToken,
+		NotifierName: r.NotifierName, DeviceToken: r.DeviceToken, NoticeSeq: r.NoticeSeq,
 		CreatedAt: fromMillis(r.CreatedAt), LastLoginAt: fromMillis(r.LastLoginAt),
 	}
 }
 
 const deviceColumns = `app_id, user_id, sn, guid, platform, user_agent, push_token,
-	notifier_name, device_token, created_at, last_login_at`
+	notifier_name, device_token, notice_seq, created_at, last_login_at`
 
 const deviceValues = `:app_id, :user_id, :sn, :guid, :platform, :user_agent, :push_token,
-	:notifier_name, :device_token, :created_at, :last_login_at`
+	:notifier_name, :device_token, :notice_seq, :created_at, :last_login_at`
 
 const deviceSet = `guid = :guid, platform = :platform, user_agent = :user_agent,
-	push_token = :push_token, notifier_name = :notifier_name,
-	device_token = :device_token, created_at = :created_at, last_login_at = :last_login_at`
+	push_token = :push_token, notifier_name = :notifier_name, device_token = :device_token,
+	notice_seq = :notice_seq, created_at = :created_at, last_login_at = :last_login_at`
 
 // RegisterDevice records a login of d.UserID's device, found by SN, else
-// by GUID, else created with the user's next free SN. The user's row is
-// locked first, so concurrent logins of one user take turns and never
-// pick the same SN.
+// by GUID, else created with the user's next free SN and the user's latest
+// notice Seq as its NoticeSeq. The user's row is locked first, so
+// concurrent logins of one user take turns and never pick the same SN.
 func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Device, error) {
 	var out imgate.Device
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
@@ -209,7 +210,10 @@ func loggedIn(cur, d imgate.Device) imgate.Device {
 }
 
 // insertDevice creates d under the user's next free SN, one past the
-// highest it has had. A zero CreatedAt becomes the login time.
+// highest it has had, with the Seq of the user's latest notice, so that
+// the device is sent the notices that come after it. A notice that
+// commits after the read has a higher Seq, so none is skipped. A zero
+// CreatedAt becomes the login time.
 func insertDevice(ctx context.Context, tx *sqlx.Tx, d imgate.Device) (imgate.Device, error) {
 	var next int64
 	err := tx.GetContext(ctx, &next, tx.Rebind(
@@ -221,6 +225,11 @@ func insertDevice(ctx context.Context, tx *sqlx.Tx, d imgate.Device) (imgate.Dev
 		return imgate.Device{}, fmt.Errorf("user %d has used every device sn", d.UserID)
 	}
 	d.SN = uint32(next)
+	err = tx.GetContext(ctx, &d.NoticeSeq, tx.Rebind(
+		"SELECT COALESCE((SELECT last FROM notice_seqs WHERE app_id = ? AND user_id = ?), 0)"), d.AppID, d.UserID)
+	if err != nil {
+		return imgate.Device{}, fmt.Errorf("latest notice: %w", err)
+	}
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = d.LastLoginAt
 	}

@@ -33,6 +33,7 @@ func (s *Store) CreateGroup(ctx context.Context, g imgate.Group, fn func(imgate.
 		if err != nil {
 			return err
 		}
+		gt.created = true
 		if fnErr = fn(gt); fnErr != nil {
 			return fnErr
 		}

@@ -21,7 +21,10 @@ type groupTx struct {
 	translate func(error) error
 	g         imgate.Group
 	destroyed bool
-	out       outbox
+	// created is true in CreateGroup: a group created in the transaction
+	// has no conversation yet, so a new member has no history to skip.
+	created bool
+	out     outbox
 }
 
 // Group returns the group as it stands in the transaction.
@@ -87,10 +90,42 @@ func (t *groupTx) AddMember(m imgate.Member) error {
 	if err == nil {
 		_, err = t.tx.ExecContext(t.ctx, t.tx.Rebind("UPDATE groups SET member_seq = member_seq + 1 WHERE id = ?"), t.g.ID)
 	}
+	if err == nil {
+		err = t.skipHistory(m.UserID)
+	}
 	if err != nil {
 		return t.fail(err, "add member %d", m.UserID)
 	}
 	t.g.Count++
+	return nil
+}
+
+// skipHistory starts new members at the end of the group's conversation,
+// if it has one: what was sent before they joined is read, and when the
+// group's history is not visible, cleared, so that their lists start
+// after it. A member who comes back keeps a later cleared position of
+// their own. The members are given as a list so that a batch of them
+// takes one statement.
+func (t *groupTx) skipHistory(users ...int64) error {
+	if t.created || len(users) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(users)+2)
+	for _, u := range users {
+		args = append(args, u)
+	}
+	args = append(args, t.g.AppID, t.g.ID)
+	_, err := t.tx.ExecContext(t.ctx, t.tx.Rebind("INSERT INTO conv_reads (app_id, user_id, conv_id, read_seq, cleared_seq)"+
+		" SELECT c.app_id, v.column1, c.id, c.last_seq, CASE WHEN g.history_visible THEN 0 ELSE c.last_seq END"+
+		" FROM (VALUES "+bigintRows(len(users), 1)+") AS v"+
+		" CROSS JOIN conversations c JOIN groups g ON g.id = c.group_id"+
+		" WHERE c.app_id = ? AND c.kind = 2 AND c.a = ? AND c.b = 0 ORDER BY v.column1"+
+		" ON CONFLICT (app_id, user_id, conv_id) DO UPDATE SET read_seq = excluded.read_seq,"+
+		" cleared_seq = CASE WHEN excluded.cleared_seq > conv_reads.cleared_seq"+
+		" THEN excluded.cleared_seq ELSE conv_reads.cleared_seq END"), args...)
+	if err != nil {
+		return fmt.Errorf("skip history: %w", err)
+	}
 	return nil
 }
 

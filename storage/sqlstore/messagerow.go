@@ -8,7 +8,7 @@ import (
 )
 
 // Batch sizes of the message writes, in rows per statement: a message row
-// takes 20 parameters, a conversation row 6, a read row 3 and a dedupe
+// takes 22 parameters, a conversation row 6, a read row 3 and a dedupe
 // key at most 4, all well under SQLite's limit of 32766 parameters.
 const (
 	messageBatch = 1_000
@@ -39,10 +39,12 @@ type messageRow struct {
 	At            int64  `db:"at"`
 	EditedAt      int64  `db:"edited_at"`
 	Recalled      bool   `db:"recalled"`
+	Op            int    `db:"op"`
+	OpMID         int64  `db:"op_mid"`
 }
 
 const messageColumns = "conv_id, seq, id, app_id, kind, from_id, from_device, to_id, type, ctype, content," +
-	" config, attachment, ext, system, client_mid, transaction_id, at, edited_at, recalled"
+	" config, attachment, ext, system, client_mid, transaction_id, at, edited_at, recalled, op, op_mid"
 
 // messageColumnsOf is messageColumns qualified by a table alias.
 func messageColumnsOf(alias string) string {
@@ -59,7 +61,7 @@ func newMessageRow(convID int64, m imgate.Message) messageRow {
 		FromID: m.From, FromDevice: int64(m.FromDevice), ToID: m.To, Type: m.Type, CType: m.CType,
 		Content: m.Content, Config: m.Config, Attachment: m.Attachment, Ext: m.Ext, System: m.System,
 		ClientMID: m.ClientMID, TransactionID: m.TransactionID,
-		At: millis(m.At), EditedAt: millis(m.EditedAt), Recalled: m.Recalled,
+		At: millis(m.At), EditedAt: millis(m.EditedAt), Recalled: m.Recalled, Op: m.Op, OpMID: m.OpMID,
 	}
 }
 
@@ -69,7 +71,7 @@ func (r messageRow) message() imgate.Message {
 		From: r.FromID, FromDevice: uint32(r.FromDevice), To: r.ToID, Type: r.Type, CType: r.CType,
 		Content: r.Content, Config: r.Config, Attachment: r.Attachment, Ext: r.Ext, System: r.System,
 		ClientMID: r.ClientMID, TransactionID: r.TransactionID,
-		At: fromMillis(r.At), EditedAt: fromMillis(r.EditedAt), Recalled: r.Recalled,
+		At: fromMillis(r.At), EditedAt: fromMillis(r.EditedAt), Recalled: r.Recalled, Op: r.Op, OpMID: r.OpMID,
 	}
 }
 

@@ -14,16 +14,39 @@ import (
 // convWhere selects the conversation c of a key.
 const convWhere = "c.app_id = ? AND c.kind = ? AND c.a = ? AND c.b = ?"
 
+// withConv names k the id of the conversation of a key, for queries of
+// messages that refer to it more than once. A query that reads messages
+// by "m.conv_id = (SELECT id FROM k)" rather than by a join runs as an
+// index range scan of that one conversation in the order asked, which a
+// LIMIT stops early, on both databases.
+const withConv = "WITH k AS (SELECT c.id FROM conversations c WHERE " + convWhere + ") "
+
+// notHidden leaves out the messages m that the user given as the
+// parameters (app, user) hid, by the primary key of message_hides.
+const notHidden = " AND NOT EXISTS (SELECT 1 FROM message_hides h" +
+	" WHERE h.app_id = ? AND h.user_id = ? AND h.message_id = m.id)"
+
+// afterCleared keeps the messages m of conversation k after the user's
+// cleared position, given as the parameters (app, user). It bounds m.id
+// by the id of the message at cleared_seq rather than m.seq by
+// cleared_seq, which is the same within a conversation, so that lists by
+// id scan no cleared message.
+const afterCleared = " AND m.id > COALESCE((SELECT cm.id FROM conv_reads r" +
+	" JOIN messages cm ON cm.conv_id = r.conv_id AND cm.seq = r.cleared_seq" +
+	" WHERE r.app_id = ? AND r.user_id = ? AND r.conv_id = (SELECT id FROM k)), 0)"
+
 // Messages lists user's conversation conv after the message id after,
 // oldest first, at most limit; a limit of 0 or less returns none. A
 // conversation's ids increase in commit order, so a cursor over them
-// never skips a message committed later.
+// never skips a message committed later. Messages the user hid or
+// cleared are left out.
 func (s *Store) Messages(ctx context.Context, appID string, user int64, conv imgate.Conv, after int64, limit int) ([]imgate.Message, error) {
 	return s.page(ctx, appID, user, conv, "m.id > ? ORDER BY m.id", after, limit)
 }
 
 // History lists user's conversation conv before the message id before (0:
-// from the newest), newest first, at most limit.
+// from the newest), newest first, at most limit, without the messages the
+// user hid or cleared.
 func (s *Store) History(ctx context.Context, appID string, user int64, conv imgate.Conv, before int64, limit int) ([]imgate.Message, error) {
 	if before <= 0 {
 		before = math.MaxInt64
@@ -32,7 +55,7 @@ func (s *Store) History(ctx context.Context, appID string, user int64, conv imga
 }
 
 // page lists the messages of a conversation that match the id bound
-// cond, in its order, at most limit.
+// cond and that user sees, in cond's order, at most limit.
 func (s *Store) page(ctx context.Context, appID string, user int64, conv imgate.Conv, cond string, bound int64, limit int) ([]imgate.Message, error) {
 	k, err := keyFor(appID, user, conv)
 	if err != nil {
@@ -42,11 +65,35 @@ func (s *Store) page(ctx context.Context, appID string, user int64, conv imgate.
 		return []imgate.Message{}, nil
 	}
 	var rows []messageRow
-	err = s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT "+messageColumnsOf("m")+
-		" FROM conversations c JOIN messages m ON m.conv_id = c.id WHERE "+convWhere+" AND "+cond+" LIMIT ?"),
-		k.app, int(k.kind), k.a, k.b, bound, limit)
+	err = s.r.SelectContext(ctx, &rows, s.r.Rebind(withConv+"SELECT "+messageColumnsOf("m")+
+		" FROM messages m WHERE m.conv_id = (SELECT id FROM k)"+afterCleared+notHidden+" AND "+cond+" LIMIT ?"),
+		k.app, int(k.kind), k.a, k.b, appID, user, appID, user, bound, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: messages of user %d with %d: %w", user, conv.Peer, err)
+	}
+	return messagesOf(rows), nil
+}
+
+// MessagesSinceRead lists user's conversation conv after the user's read
+// position and cleared position, oldest first, at most limit, without the
+// messages the user hid, in one statement.
+func (s *Store) MessagesSinceRead(ctx context.Context, appID string, user int64, conv imgate.Conv, limit int) ([]imgate.Message, error) {
+	k, err := keyFor(appID, user, conv)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: unread messages of user %d: %w", user, err)
+	}
+	if limit <= 0 {
+		return []imgate.Message{}, nil
+	}
+	var rows []messageRow
+	err = s.r.SelectContext(ctx, &rows, s.r.Rebind(withConv+"SELECT "+messageColumnsOf("m")+
+		" FROM messages m WHERE m.conv_id = (SELECT id FROM k)"+
+		" AND m.seq > COALESCE((SELECT CASE WHEN r.read_seq > r.cleared_seq THEN r.read_seq ELSE r.cleared_seq END"+
+		" FROM conv_reads r WHERE r.app_id = ? AND r.user_id = ? AND r.conv_id = (SELECT id FROM k)), 0)"+
+		notHidden+" ORDER BY m.seq LIMIT ?"),
+		k.app, int(k.kind), k.a, k.b, appID, user, appID, user, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: unread messages of user %d with %d: %w", user, conv.Peer, err)
 	}
 	return messagesOf(rows), nil
 }
@@ -119,41 +166,92 @@ func (s *Store) MarkRead(ctx context.Context, appID string, user int64, conv img
 	return nil
 }
 
-// unreadRow is a conversation with unread messages.
-type unreadRow struct {
-	Kind   int   `db:"kind"`
-	A      int64 `db:"a"`
-	B      int64 `db:"b"`
-	Count  int64 `db:"count"`
-	LastID int64 `db:"last_id"`
+// ReadSeq returns user's read position in conv: 0 when the user has
+// none, or the conversation does not exist.
+func (s *Store) ReadSeq(ctx context.Context, appID string, user int64, conv imgate.Conv) (int64, error) {
+	k, err := keyFor(appID, user, conv)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: read position of user %d: %w", user, err)
+	}
+	var seq int64
+	err = s.r.GetContext(ctx, &seq, s.r.Rebind("SELECT COALESCE((SELECT r.read_seq"+
+		" FROM conversations c JOIN conv_reads r ON r.app_id = c.app_id AND r.conv_id = c.id"+
+		" WHERE "+convWhere+" AND r.user_id = ?), 0)"),
+		k.app, int(k.kind), k.a, k.b, user)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: read position of user %d in %d: %w", user, conv.Peer, err)
+	}
+	return seq, nil
+}
+
+// convStateRow is a conversation of a user with its latest message and
+// the user's read position.
+type convStateRow struct {
+	Kind    int   `db:"kind"`
+	A       int64 `db:"a"`
+	B       int64 `db:"b"`
+	LastSeq int64 `db:"last_seq"`
+	LastID  int64 `db:"last_id"`
+	ReadSeq int64 `db:"read_seq"`
+	ReadID  int64 `db:"read_id"`
 }
 
 // Unreads lists user's chats and the conversations of the groups the
 // user is a member of where last_seq is past the user's read position,
 // newest message first, in one query.
 func (s *Store) Unreads(ctx context.Context, appID string, user int64) ([]imgate.Unread, error) {
-	var rows []unreadRow
-	err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT c.kind, c.a, c.b,"+
-		" c.last_seq - COALESCE(r.read_seq, 0) AS count, m.id AS last_id"+
+	states, err := s.convStates(ctx, appID, user, " AND c.last_seq > COALESCE(r.read_seq, 0)")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: unreads of user %d: %w", user, err)
+	}
+	out := make([]imgate.Unread, len(states))
+	for i, c := range states {
+		out[i] = imgate.Unread{Conv: c.Conv, Count: c.LastSeq - c.ReadSeq, LastID: c.LastID}
+	}
+	return out, nil
+}
+
+// Conversations lists user's chats and the conversations of the groups
+// the user is a member of that have messages, read or not, newest message
+// first, in one query.
+func (s *Store) Conversations(ctx context.Context, appID string, user int64) ([]imgate.ConvState, error) {
+	states, err := s.convStates(ctx, appID, user, "")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: conversations of user %d: %w", user, err)
+	}
+	return states, nil
+}
+
+// convStates lists user's conversations that have messages, newest
+// message first: the chats the user is a or b of, and the conversations
+// of the groups the user is a member of. and is "" or a further condition
+// on the conversation c and the user's read position r.
+func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]imgate.ConvState, error) {
+	var rows []convStateRow
+	err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT c.kind, c.a, c.b, c.last_seq,"+
+		" m.id AS last_id, COALESCE(r.read_seq, 0) AS read_seq, COALESCE(rm.id, 0) AS read_id"+
 		" FROM conversations c"+
 		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq"+
 		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id"+
+		" LEFT JOIN messages rm ON rm.conv_id = c.id AND rm.seq = r.read_seq"+
 		" WHERE c.id IN ("+
 		"SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND a = ?"+
 		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ? AND a <> ?"+
 		" UNION ALL SELECT gc.id FROM group_members gm JOIN groups g ON g.id = gm.group_id"+
 		" JOIN conversations gc ON gc.app_id = g.app_id AND gc.kind = 2 AND gc.a = g.id AND gc.b = 0"+
 		" WHERE gm.user_id = ? AND g.app_id = ?)"+
-		" AND c.last_seq > COALESCE(r.read_seq, 0)"+
-		" ORDER BY m.id DESC"),
+		and+" ORDER BY m.id DESC"),
 		user, appID, user, appID, user, user, user, appID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: unreads of user %d: %w", user, err)
+		return nil, err
 	}
-	out := make([]imgate.Unread, 0, len(rows))
+	out := make([]imgate.ConvState, 0, len(rows))
 	for _, r := range rows {
 		k := convKey{app: appID, kind: imgate.ConvKind(r.Kind), a: r.A, b: r.B}
-		out = append(out, imgate.Unread{Conv: imgate.Conv{Kind: k.kind, Peer: k.peer(user)}, Count: r.Count, LastID: r.LastID})
+		out = append(out, imgate.ConvState{
+			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(user)},
+			LastSeq: r.LastSeq, LastID: r.LastID, ReadSeq: r.ReadSeq, ReadID: r.ReadID,
+		})
 	}
 	return slices.Clip(out), nil
 }

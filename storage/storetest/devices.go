@@ -122,6 +122,58 @@ func (s suite) testRegisterDevice(t *testing.T) {
 		_, err := st.RegisterDevice(t.Context(), login(uid+1, 0, "g1", 1))
 		wantCode(t, "RegisterDevice(unknown user)", err, imgate.CodeUserNotFound)
 	})
+	s.run(t, "notice seq", testDeviceNoticeSeq)
+}
+
+// notifyUser writes n roster notices to the user.
+func notifyUser(t *testing.T, st imgate.Store, from, to int64, n int) {
+	t.Helper()
+	mustRoster(t, st, "app", from, to, func(tx imgate.RosterTx) error {
+		for range n {
+			if err := tx.Notify(notice("app", to, "n")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// testDeviceNoticeSeq checks that a new device starts at the user's
+// latest notice and an existing one keeps its own position.
+func testDeviceNoticeSeq(t *testing.T, st imgate.Store) {
+	uid := deviceUser(t, st)
+	bob := mustUser(t, st, newUser("app", "bob")).ID
+	// A user without notices.
+	if got := mustDevice(t, st, login(uid, 0, "g1", 1)); got.NoticeSeq != 0 {
+		t.Errorf("NoticeSeq of a device of a user without notices = %d, want 0", got.NoticeSeq)
+	}
+	notifyUser(t, st, bob, uid, 3)
+	notifyUser(t, st, uid, bob, 5) // another user's notices do not count
+	// The caller's NoticeSeq of a new device is not the store's.
+	fresh := login(uid, 0, "g2", 2)
+	fresh.NoticeSeq = 99
+	second := mustDevice(t, st, fresh)
+	if second.NoticeSeq != 3 {
+		t.Errorf("NoticeSeq of a new device = %d, want the user's latest notice, 3", second.NoticeSeq)
+	}
+	if read, err := st.Device(t.Context(), "app", uid, second.SN); err != nil || read.NoticeSeq != 3 {
+		t.Errorf("Device(new) = NoticeSeq %d, %v; want 3", read.NoticeSeq, err)
+	}
+	// An existing device keeps its position, by SN and by GUID.
+	notifyUser(t, st, bob, uid, 2)
+	for _, again := range []imgate.Device{login(uid, 1, "g1", 3), login(uid, 0, "g1", 4)} {
+		again.NoticeSeq = 99
+		if got := mustDevice(t, st, again); got.SN != 1 || got.NoticeSeq != 0 {
+			t.Errorf("RegisterDevice(existing sn %d, %q) = SN %d, NoticeSeq %d; want SN 1, NoticeSeq 0",
+				again.SN, again.GUID, got.SN, got.NoticeSeq)
+		}
+	}
+	if got := mustDevice(t, st, login(uid, 0, "g3", 5)); got.NoticeSeq != 5 {
+		t.Errorf("NoticeSeq of a device after more notices = %d, want 5", got.NoticeSeq)
+	}
+	if got := mustDevice(t, st, login(bob, 0, "g1", 5)); got.NoticeSeq != 5 {
+		t.Errorf("NoticeSeq of bob's new device = %d, want bob's latest, 5", got.NoticeSeq)
+	}
 }
 
 func (s suite) testDevices(t *testing.T) {
@@ -178,6 +230,29 @@ func (s suite) testDevices(t *testing.T) {
 		}
 		if d := diff(want, read); d != "" {
 			t.Errorf("Device after update mismatch (-want +got):\n%s", d)
+		}
+	})
+	s.run(t, "update notice seq", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		want := mustDevice(t, st, login(uid, 0, "g1", 1))
+		want.NoticeSeq = 42
+		got, err := st.UpdateDevice(t.Context(), "app", uid, want.SN, func(d *imgate.Device) error {
+			d.NoticeSeq = 42
+			return nil
+		})
+		if err != nil || got.NoticeSeq != 42 {
+			t.Fatalf("UpdateDevice(NoticeSeq 42) = NoticeSeq %d, %v; want 42", got.NoticeSeq, err)
+		}
+		read, err := st.Device(t.Context(), "app", uid, want.SN)
+		if err != nil {
+			t.Fatalf("Device = %v", err)
+		}
+		if d := diff(want, read); d != "" {
+			t.Errorf("Device after update of NoticeSeq mismatch (-want +got):\n%s", d)
+		}
+		// A later login keeps it.
+		if again := mustDevice(t, st, login(uid, want.SN, "g1", 2)); again.NoticeSeq != 42 {
+			t.Errorf("NoticeSeq after another login = %d, want 42", again.NoticeSeq)
 		}
 	})
 	s.run(t, "update fn error aborts", func(t *testing.T, st imgate.Store) {
