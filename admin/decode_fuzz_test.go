@@ -18,6 +18,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/admin"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/internal/pgtest"
 	"github.com/imgate/imgate/storage/embedded"
 	"github.com/imgate/imgate/storage/postgres"
@@ -107,6 +108,7 @@ type fzAPI struct {
 	url                         string
 	admin                       string
 	store                       imgate.Store
+	core                        *delivery.Core
 	srv                         *httptest.Server
 	owner, member, other, group int64
 	ownerTok                    string
@@ -140,7 +142,8 @@ func newFzAPIOn(s imgate.Store) (a *fzAPI, err error) {
 	if a.admin, _, err = tokens.IssueAdmin(ctx, "testapp"); err != nil {
 		return nil, err
 	}
-	a.srv = httptest.NewServer(admin.New(admin.Config{PasswordCost: 4, MaxListLen: 50}, s, tokens, nil, quiet()))
+	a.core = delivery.New(delivery.Config{}, s, delivery.NewLocalBus(nil), quiet())
+	a.srv = httptest.NewServer(admin.New(admin.Config{PasswordCost: 4, MaxListLen: 50}, a.core, tokens, nil, quiet()))
 	a.url = a.srv.URL
 	user := func(name string) (int64, string, error) {
 		var reg struct {
@@ -178,6 +181,9 @@ func newFzAPIOn(s imgate.Store) (a *fzAPI, err error) {
 func (a *fzAPI) close() {
 	if a.srv != nil {
 		a.srv.Close()
+	}
+	if a.core != nil {
+		a.core.Close()
 	}
 	a.store.Close()
 }

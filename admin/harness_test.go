@@ -16,6 +16,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/admin"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/internal/pgtest"
 	"github.com/imgate/imgate/storage/embedded"
 	"github.com/imgate/imgate/storage/postgres"
@@ -62,7 +63,11 @@ func start(t *testing.T, s imgate.Store) *api {
 	}
 	a := &api{t: t, app: "testapp", store: s, tokens: tokens}
 	a.admin = a.newApp(a.app)
-	srv := httptest.NewServer(admin.New(admin.Config{PasswordCost: 4, MaxListLen: 50}, s, tokens, nil, quiet()))
+	core := delivery.New(delivery.Config{}, s, delivery.NewLocalBus(nil), quiet())
+	t.Cleanup(core.Close)
+	api := admin.New(admin.Config{PasswordCost: 4, MaxListLen: 50}, core, tokens, nil, quiet())
+	t.Cleanup(api.Close) // before core.Close: a broadcast may still be sending
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	a.url = srv.URL
 	return a

@@ -16,6 +16,7 @@ type envelope struct {
 	Cursor  string  `json:"cursor,omitempty"`
 	Total   *int    `json:"total,omitempty"`
 	Version *int64  `json:"version,omitempty"`
+	MsgIDs  []int64 `json:"msg_ids,omitempty"`
 }
 
 // list is a handler result that carries paging fields beside its data.
@@ -27,6 +28,10 @@ type list struct {
 	Version int64
 }
 
+// sent is the answer of a message send (SendMessageResponse): data true,
+// and the ids of the messages stored beside it.
+type sent struct{ MsgIDs []int64 }
+
 // handlerFunc serves one route; the adapter in Server.handle writes what
 // it returns.
 type handlerFunc func(r *http.Request, c *call) (any, error)
@@ -37,9 +42,12 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, route strin
 		return
 	}
 	env := envelope{Code: imgate.CodeOK, Data: v}
-	if l, ok := v.(list); ok {
-		version := l.Version
-		env = envelope{Code: imgate.CodeOK, Data: l.Data, Cursor: l.Cursor, Total: l.Total, Version: &version}
+	switch v := v.(type) {
+	case list:
+		version := v.Version
+		env = envelope{Code: imgate.CodeOK, Data: v.Data, Cursor: v.Cursor, Total: v.Total, Version: &version}
+	case sent:
+		env = envelope{Code: imgate.CodeOK, Data: true, MsgIDs: v.MsgIDs}
 	}
 	writeJSON(w, http.StatusOK, env)
 }

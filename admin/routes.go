@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	s.rosterRoutes()
 	s.groupRoutes()
 	s.groupExtraRoutes()
+	s.messageRoutes()
 }
 
 func (s *Server) tokenRoutes() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/delivery"
 )
 
 // Config holds the REST API's limits. Zero fields take the defaults.
@@ -54,20 +55,24 @@ type Sessions interface {
 // Server is the REST API. It is an http.Handler.
 type Server struct {
 	cfg      Config
-	store    imgate.Store
+	core     *delivery.Core
+	store    imgate.Store // writes announce their notices on the core's bus
 	tokens   *auth.Tokens
 	sessions Sessions
 	log      *slog.Logger
 	router   *mux.Router
+	bg       background // work that outlives its request (broadcasts)
 }
 
-// New returns the REST API over the store. sessions may be nil while no
-// gateway runs: then nobody is online and kicks have nothing to close.
-func New(cfg Config, store imgate.Store, tokens *auth.Tokens, sessions Sessions, logger *slog.Logger) *Server {
+// New returns the REST API over the core's store, sending messages
+// through the core. sessions may be nil while no gateway runs: then nobody
+// is online and kicks have nothing to close.
+func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions, logger *slog.Logger) *Server {
 	if sessions == nil {
 		sessions = noSessions{}
 	}
-	s := &Server{cfg: cfg.withDefaults(), store: store, tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter()}
+	s := &Server{cfg: cfg.withDefaults(), core: core, store: core.Notifying(core.Store()), tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter()}
+	s.bg.ctx, s.bg.stop = context.WithCancel(context.Background())
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusNotFound) })
 	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeStatus(w, http.StatusMethodNotAllowed)
@@ -75,6 +80,10 @@ func New(cfg Config, store imgate.Store, tokens *auth.Tokens, sessions Sessions,
 	s.routes()
 	return s
 }
+
+// Close stops the work the API runs in the background (the rest of a
+// broadcast) and waits for it to end. Call it before closing the core.
+func (s *Server) Close() { s.bg.close() }
 
 // ServeHTTP serves one REST request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }

@@ -16,6 +16,7 @@ import (
 	"github.com/imgate/imgate/admin"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/internal/pgtest"
@@ -30,6 +31,8 @@ type server struct {
 	http   *httptest.Server
 	ws     string // ws:// URL of the gateway
 	gw     *gateway.Server
+	api    *admin.Server
+	core   *delivery.Core
 	store  imgate.Store
 	tokens *auth.Tokens
 	admin  string // admin token of app "app"
@@ -39,13 +42,19 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func start(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
 	t.Helper()
-	t.Cleanup(func() { store.Close() })
+	if err := store.CreateApp(context.Background(), imgate.App{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	return restart(t, store, cfg)
+}
+
+// restart serves a store whose app exists, as imgate serve does after a
+// restart.
+func restart(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
+	t.Helper()
 	ctx := context.Background()
 	tokens, err := auth.New(store, auth.Config{Secret: []byte("secret")}, nil)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.CreateApp(ctx, imgate.App{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	adminTok, _, err := tokens.IssueAdmin(ctx, "app")
@@ -53,13 +62,25 @@ func start(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
 		t.Fatal(err)
 	}
 	hub := gateway.NewHub()
-	gw := gateway.New(cfg, store, tokens, hub, quiet())
+	core := delivery.New(delivery.Config{}, store, delivery.NewLocalBus(hub), quiet())
+	gw := gateway.New(cfg, core, tokens, hub, quiet())
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", gw)
-	mux.Handle("/", admin.New(admin.Config{PasswordCost: 4}, store, tokens, hub, quiet()))
+	api := admin.New(admin.Config{PasswordCost: 4}, core, tokens, hub, quiet())
+	mux.Handle("/", api)
 	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return &server{t: t, http: srv, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", gw: gw, store: store, tokens: tokens, admin: adminTok}
+	s := &server{t: t, http: srv, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", gw: gw, api: api, core: core, store: store, tokens: tokens, admin: adminTok}
+	t.Cleanup(s.stop)
+	return s
+}
+
+// stop shuts the server down as SIGTERM does and closes its store.
+func (s *server) stop() {
+	s.gw.Shutdown()
+	s.http.Close()
+	s.api.Close()
+	s.core.Close()
+	s.store.Close()
 }
 
 func embeddedServer(t *testing.T, cfg gateway.Config) *server {
@@ -438,7 +459,7 @@ func TestSlowReader(t *testing.T) {
 	s.chat(alice, uid, slicesRepeat(long, 20)...)
 	slow, _ := s.login(uid, 0, tok, "slow")
 	fast, _ := s.login(uid, 0, tok, "fast")
-	pull := &xsync.SyncUL{Xid: &xsync.XID{Uid: alice}}
+	pull := &xsync.SyncUL{Xid: &xsync.XID{Uid: alice}, IsFullSync: true}
 	if dl := s.roundTrip(fast, xsync.Frame_SYNC, pull).(*xsync.SyncDL); len(dl.Metas) != 20 {
 		t.Fatalf("a 20 KB page to a reading client: %d metas", len(dl.Metas))
 	}

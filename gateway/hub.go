@@ -20,6 +20,10 @@ type userKey struct {
 type shard struct {
 	mu    sync.RWMutex
 	users map[userKey][]*session
+	// groups holds, by group, the sessions of its members, so that a group
+	// message reaches them without a member lookup. Group ids and user ids
+	// come from one sequence, so userKey names groups too.
+	groups map[userKey]map[*session]struct{}
 }
 
 // Hub is the registry of this node's logged-in sessions, by user. It
@@ -34,6 +38,7 @@ func NewHub() *Hub {
 	h := &Hub{}
 	for i := range h.shards {
 		h.shards[i].users = make(map[userKey][]*session)
+		h.shards[i].groups = make(map[userKey]map[*session]struct{})
 	}
 	return h
 }
@@ -96,6 +101,45 @@ func (h *Hub) sessions(app string, user int64) []*session {
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	return append([]*session(nil), sh.users[k]...)
+}
+
+// subscribe routes the group's messages to s.
+func (h *Hub) subscribe(s *session, group int64) {
+	k := userKey{s.app, group}
+	sh := h.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	set := sh.groups[k]
+	if set == nil {
+		set = make(map[*session]struct{})
+		sh.groups[k] = set
+	}
+	set[s] = struct{}{}
+}
+
+// unsubscribe stops routing the group's messages to s.
+func (h *Hub) unsubscribe(s *session, group int64) {
+	k := userKey{s.app, group}
+	sh := h.shard(k)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	delete(sh.groups[k], s)
+	if len(sh.groups[k]) == 0 {
+		delete(sh.groups, k)
+	}
+}
+
+// groupSessions returns the sessions subscribed to a group.
+func (h *Hub) groupSessions(app string, group int64) []*session {
+	k := userKey{app, group}
+	sh := h.shard(k)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	out := make([]*session, 0, len(sh.groups[k]))
+	for s := range sh.groups[k] {
+		out = append(out, s)
+	}
+	return out
 }
 
 // all returns a copy of every session.

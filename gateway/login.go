@@ -72,6 +72,7 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		return fmt.Errorf("gateway: register device of user %d: %w", u.ID, err)
 	}
 	s.app, s.user, s.sn, s.guid, s.tokenID = u.AppID, u.ID, d.SN, d.GUID, tokenID
+	s.noticeSent, s.noticeSaved = d.NoticeSeq, d.NoticeSeq
 	replaced, admitted := s.srv.hub.login(s, s.srv.cfg.MaxDevices)
 	if !admitted {
 		return refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
@@ -134,4 +135,63 @@ func userAgent(p *xsync.Provision) string {
 		ua += " sdk/" + p.SdkVsn
 	}
 	return ua
+}
+
+// setup readies a logged-in session for delivery: it routes the user's
+// groups to it, loads how far the device is in each conversation (the
+// user's read position), and sends the notices the device missed. Pushes
+// that arrive before the cursors are loaded become NOTICEs.
+func (s *session) setup(ctx context.Context) {
+	st := s.srv.store
+	groups, err := st.UserGroups(ctx, s.app, s.user)
+	if err != nil {
+		s.srv.log.Error("load groups", "user", s.user, "err", err)
+	}
+	s.mu.Lock()
+	for _, g := range groups {
+		s.groups[g] = true
+		s.srv.hub.subscribe(s, g)
+	}
+	s.mu.Unlock()
+	convs, err := st.Conversations(ctx, s.app, s.user)
+	if err != nil {
+		s.srv.log.Error("load conversations", "user", s.user, "err", err)
+	} else {
+		s.mu.Lock()
+		for _, c := range convs {
+			if s.cursors[c.Conv] != nil {
+				continue
+			}
+			switch {
+			case c.ReadSeq >= c.LastSeq:
+				s.cursors[c.Conv] = &cursor{seq: c.LastSeq, id: c.LastID, base: c.LastSeq}
+			case c.ReadSeq == 0 || c.ReadID != 0:
+				s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, id: c.ReadID, base: c.ReadSeq}
+			default:
+				s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, base: c.ReadSeq, byRead: true}
+			}
+		}
+		for g := range s.groups {
+			// A group without messages yet: all of it will be pushed.
+			if conv := (imgate.Conv{Kind: imgate.ConvGroup, Peer: g}); s.cursors[conv] == nil {
+				s.cursors[conv] = &cursor{}
+			}
+		}
+		s.primed = true
+		s.mu.Unlock()
+	}
+	s.fetchNotices()
+}
+
+// logout unregisters the session and stores its notice cursor.
+func (s *session) logout(ctx context.Context) {
+	s.srv.hub.logout(s)
+	s.mu.Lock()
+	groups := s.groups
+	s.groups = map[int64]bool{}
+	s.mu.Unlock()
+	for g := range groups {
+		s.srv.hub.unsubscribe(s, g)
+	}
+	s.saveNoticeCursor(ctx)
 }

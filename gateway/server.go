@@ -16,6 +16,7 @@ import (
 
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/delivery"
 )
 
 // Config holds the gateway's limits. Zero fields take the defaults.
@@ -35,6 +36,11 @@ type Config struct {
 	// MaxDevices bounds the devices of one user logged in at once.
 	// Default 10.
 	MaxDevices int
+	// SendRate bounds the messages and operations one session may send
+	// per second, with bursts of SendBurst; beyond it sends are refused
+	// with RATE_LIMIT_EXCEEDED. Defaults 20 and 50.
+	SendRate  float64
+	SendBurst int
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +61,12 @@ func (c Config) withDefaults() Config {
 	if c.MaxDevices <= 0 {
 		c.MaxDevices = 10
 	}
+	if c.SendRate <= 0 {
+		c.SendRate = 20
+	}
+	if c.SendBurst <= 0 {
+		c.SendBurst = 50
+	}
 	return c
 }
 
@@ -62,6 +74,7 @@ func (c Config) withDefaults() Config {
 // http.Handler.
 type Server struct {
 	cfg    Config
+	core   *delivery.Core
 	store  imgate.Store
 	tokens *auth.Tokens
 	hub    *Hub
@@ -69,9 +82,10 @@ type Server struct {
 	now    func() time.Time
 }
 
-// New returns a gateway registering its sessions in hub.
-func New(cfg Config, store imgate.Store, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
-	return &Server{cfg: cfg.withDefaults(), store: store, tokens: tokens, hub: hub, log: logger, now: time.Now}
+// New returns a gateway registering its sessions in hub, which must be
+// the router of core's bus, and taking what clients send to core.
+func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
+	return &Server{cfg: cfg.withDefaults(), core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now}
 }
 
 // ServeHTTP upgrades the request and runs the session until it ends.
@@ -90,7 +104,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if conn.Subprotocol() == SubprotocolJSON {
 		c = jsonCodec{}
 	}
-	sess := &session{srv: s, conn: conn, codec: c, w: newWriter(s.cfg.QueueBytes), done: make(chan struct{})}
+	sess := newSession(s, conn, c)
 	sess.run(r.Context(), r.URL.Query().Get("app_id"))
 }
 

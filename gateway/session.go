@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/gateway/xsync"
 )
 
@@ -30,9 +32,37 @@ type session struct {
 	guid    string
 	tokenID string
 
+	// ctx ends when the session stops; work the session starts on its
+	// own (notice fetches) runs under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	limiter *rate.Limiter // sends and operations from the client
+
+	// Delivery state, guarded by mu (held only for map work and enqueues).
+	mu          sync.Mutex
+	primed      bool                    // cursors loaded after login
+	cursors     map[imgate.Conv]*cursor // what the session was sent, by conversation
+	noticed     map[imgate.Conv]bool    // NOTICE sent, not pulled yet
+	groups      map[int64]bool          // groups routed to the session
+	noticeSent  int64                   // Seq of the last notice queued
+	noticeSaved int64                   // Seq of the notice cursor last stored
+	fetching    bool                    // a notice fetch runs
+	fetchAgain  bool                    // and must run once more
+
 	stopOnce sync.Once
 	reason   closeReason
 	done     chan struct{} // closed by stop
+}
+
+func newSession(srv *Server, conn *websocket.Conn, c codec) *session {
+	s := &session{
+		srv: srv, conn: conn, codec: c, w: newWriter(srv.cfg.QueueBytes), done: make(chan struct{}),
+		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
+		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
 }
 
 // run serves the connection until the session ends. The writer
@@ -45,17 +75,20 @@ func (s *session) run(ctx context.Context, appID string) {
 		defer close(wdone)
 		s.writeLoop()
 	}()
-	defer func() { <-wdone }()
 	loginTimer := time.AfterFunc(s.srv.cfg.LoginTimeout, func() { s.stop(closeLoginTimeout) })
 	ok := s.login(ctx, appID)
 	loginTimer.Stop()
 	if !ok {
+		<-wdone
 		return
 	}
-	defer s.srv.hub.logout(s)
+	s.setup(ctx)
 	idle := time.AfterFunc(s.srv.cfg.IdleTimeout, func() { s.stop(closeIdle) })
-	defer idle.Stop()
 	s.readLoop(ctx, idle)
+	idle.Stop()
+	s.stop(closeClient)
+	<-wdone // what was queued is written (or failed) before the notice cursor is saved
+	s.logout(ctx)
 }
 
 // writeLoop writes until the session stops, then closes the connection
@@ -78,6 +111,7 @@ func (s *session) stop(r closeReason) {
 	s.stopOnce.Do(func() {
 		s.reason = r
 		close(s.done)
+		s.cancel()
 	})
 }
 
@@ -94,9 +128,17 @@ func (s *session) send(cmd xsync.Frame_Command, msg proto.Message) {
 		s.srv.log.Error("encode frame", "err", err)
 		return
 	}
-	if !s.w.enqueue(outMsg{typ, data}) {
-		s.stop(closeSlow)
+	s.enqueue(outMsg{typ: typ, data: data})
+}
+
+// enqueue queues an encoded message: false, and the session stops as
+// slow, if the queue is full.
+func (s *session) enqueue(m outMsg) bool {
+	if s.w.enqueue(m) {
+		return true
 	}
+	s.stop(closeSlow)
+	return false
 }
 
 func (s *session) sendUserNotice(typ int) {

@@ -20,6 +20,7 @@ import (
 	"github.com/imgate/imgate/admin"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/storage/embedded"
@@ -98,6 +99,7 @@ type fzEnv struct {
 	http  *httptest.Server
 	ws    string
 	store imgate.Store
+	core  *delivery.Core
 	uid   uint64
 	token string
 	conn  *client.Conn
@@ -122,10 +124,11 @@ func newFzEnv(dir string) (*fzEnv, error) {
 		return nil, err
 	}
 	hub := gateway.NewHub()
+	core := delivery.New(delivery.Config{}, store, delivery.NewLocalBus(hub), quiet())
 	mux := http.NewServeMux()
-	mux.Handle("GET /ws", gateway.New(gateway.Config{MaxFrameBytes: fzMaxFrame}, store, tokens, hub, quiet()))
-	mux.Handle("/", admin.New(admin.Config{PasswordCost: 4}, store, tokens, hub, quiet()))
-	e := &fzEnv{http: httptest.NewServer(mux), store: store, probe: fzProbeBase}
+	mux.Handle("GET /ws", gateway.New(gateway.Config{MaxFrameBytes: fzMaxFrame}, core, tokens, hub, quiet()))
+	mux.Handle("/", admin.New(admin.Config{PasswordCost: 4}, core, tokens, hub, quiet()))
+	e := &fzEnv{http: httptest.NewServer(mux), store: store, core: core, probe: fzProbeBase}
 	e.ws = "ws" + strings.TrimPrefix(e.http.URL, "http") + "/ws"
 	if _, err := e.rest("/user/register/v2", `{"username":"fuzz","password":"pw"}`); err != nil {
 		e.close()
@@ -171,6 +174,7 @@ func (e *fzEnv) close() {
 		e.conn.Close()
 	}
 	e.http.Close()
+	e.core.Close()
 	e.store.Close()
 }
 

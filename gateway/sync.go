@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
 )
 
@@ -17,65 +19,133 @@ const (
 	historyMax     = 100
 )
 
-// serveSync answers a pull: the conversation's messages after the key, or,
-// with is_full_sync, its history before the key (0: the newest). Sends,
-// which carry a meta, are taken by the delivery core once it lands.
+// serveSync answers a pull, or takes a send (a SyncUL with a meta).
 func (s *session) serveSync(ctx context.Context, m *xsync.SyncUL) {
 	if m.Meta != nil {
-		s.send(xsync.Frame_SYNC, &xsync.SyncDL{
-			Status:    &xsync.Status{Code: xsync.Status_FAIL, Reason: "this server does not take messages over the socket yet"},
-			ClientMid: m.Meta.GetId(), Xid: m.Meta.GetTo(),
-		})
+		s.sendMeta(ctx, m.Meta)
 		return
 	}
-	dl, err := s.pull(ctx, m)
-	if err != nil {
-		dl = &xsync.SyncDL{Status: s.statusOf(err), Xid: m.Xid, IsFullSync: m.IsFullSync}
+	conv, err := s.conv(ctx, int64(m.Xid.GetUid()))
+	if err == nil {
+		err = s.pull(ctx, m, conv)
 	}
-	s.send(xsync.Frame_SYNC, dl)
+	if err != nil {
+		s.send(xsync.Frame_SYNC, &xsync.SyncDL{Status: s.statusOf(err), Xid: m.Xid, IsFullSync: m.IsFullSync})
+	}
 }
 
-func (s *session) pull(ctx context.Context, m *xsync.SyncUL) (*xsync.SyncDL, error) {
-	conv, err := s.conv(ctx, int64(m.Xid.GetUid()))
-	if err != nil {
-		return nil, err
-	}
+// pull answers a SyncUL: with is_full_sync, history before key (0: the
+// newest); with a key, the messages after it; without one, what the
+// device has not been sent: after the session's cursor, or after the
+// user's read position when the session has none.
+func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) error {
 	st := s.srv.store
-	var msgs []imgate.Message
-	limit := syncPage
 	if m.IsFullSync {
-		limit = int(m.FullSyncNum)
+		limit := int(m.FullSyncNum)
 		if limit <= 0 {
 			limit = historyDefault
 		}
 		limit = min(limit, historyMax)
-		msgs, err = st.History(ctx, s.app, s.user, conv, int64(m.Key), limit+1)
-	} else {
-		msgs, err = st.Messages(ctx, s.app, s.user, conv, int64(m.Key), limit+1)
+		msgs, err := st.History(ctx, s.app, s.user, conv, int64(m.Key), limit+1)
+		if err != nil {
+			return err
+		}
+		page, next := cut(msgs, limit)
+		s.send(xsync.Frame_SYNC, syncDL(m.Xid, page, next, true))
+		return nil
+	}
+	explicit := m.Key != 0
+	var msgs []imgate.Message
+	var err error
+	s.mu.Lock()
+	c := s.cursors[conv]
+	var from cursor
+	if c != nil {
+		from = *c
+	}
+	delete(s.noticed, conv)
+	s.mu.Unlock()
+	switch {
+	case explicit:
+		msgs, err = st.Messages(ctx, s.app, s.user, conv, int64(m.Key), syncPage+1)
+	case c != nil && !from.byRead:
+		msgs, err = st.Messages(ctx, s.app, s.user, conv, from.id, syncPage+1)
+	default:
+		msgs, err = st.MessagesSinceRead(ctx, s.app, s.user, conv, syncPage+1)
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	dl := &xsync.SyncDL{Status: ok(), Xid: m.Xid, IsFullSync: m.IsFullSync, Metas: make([]*xsync.Meta, 0, min(len(msgs), limit))}
-	for i, msg := range msgs {
-		if i == limit {
-			dl.NextKey = uint64(msgs[i-1].ID)
-			break
+	page, next := cut(msgs, syncPage)
+	// Under the lock, so that pushes that raced with the query are
+	// neither sent twice nor overtaken.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c = s.cursors[conv]
+	if c != nil {
+		// What the session queued is on its way to the client (or the
+		// session dies): a key behind it, or a push that raced with the
+		// query, does not make it send those again. What it only assumed
+		// at login, a client that names a key gets.
+		kept := page[:0:0]
+		for _, msg := range page {
+			if explicit && !c.sent(msg.Seq) || !explicit && msg.Seq > c.seq {
+				kept = append(kept, msg)
+			}
 		}
-		dl.Metas = append(dl.Metas, metaOf(msg))
+		page = kept
 	}
-	return dl, nil
+	if n := len(page); n > 0 && (c == nil || page[n-1].Seq > c.seq) {
+		if c == nil {
+			c = &cursor{}
+			s.cursors[conv] = c
+		}
+		c.seq, c.id, c.byRead = page[n-1].Seq, page[n-1].ID, false
+	}
+	s.send(xsync.Frame_SYNC, syncDL(m.Xid, page, next, false))
+	return nil
+}
+
+// cut splits a page read with one row more than limit: the rows to send,
+// and the next_key to continue from (0 when that was all).
+func cut(msgs []imgate.Message, limit int) ([]imgate.Message, int64) {
+	if len(msgs) > limit {
+		return msgs[:limit], msgs[limit-1].ID
+	}
+	return msgs, 0
+}
+
+func syncDL(xid *xsync.XID, page []imgate.Message, next int64, full bool) *xsync.SyncDL {
+	dl := &xsync.SyncDL{Status: ok(), Xid: xid, IsFullSync: full, NextKey: uint64(next), Metas: make([]*xsync.Meta, len(page))}
+	for i, msg := range page {
+		dl.Metas[i] = delivery.MetaOf(msg)
+	}
+	return dl
 }
 
 // conv names the conversation a client means by a uid: a group the user
 // belongs to, or else a chat with that user. Ids of users and groups come
 // from one sequence, so the two cannot be confused.
 func (s *session) conv(ctx context.Context, peer int64) (imgate.Conv, error) {
+	if peer <= 0 {
+		return imgate.Conv{}, imgate.Errorf(imgate.CodeInvalidParameter, "no conversation")
+	}
+	group := imgate.Conv{Kind: imgate.ConvGroup, Peer: peer}
+	chat := imgate.Conv{Kind: imgate.ConvChat, Peer: peer}
+	s.mu.Lock()
+	isGroup, isChat := s.groups[peer], s.cursors[chat] != nil
+	s.mu.Unlock()
+	switch {
+	case isGroup:
+		return group, nil
+	case isChat:
+		return chat, nil
+	}
 	st := s.srv.store
 	_, err := st.Group(ctx, s.app, peer)
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeGroupNotFound:
-		return imgate.Conv{Kind: imgate.ConvChat, Peer: peer}, nil
+		return chat, nil
 	case imgate.CodeOK:
 	default:
 		return imgate.Conv{}, err
@@ -87,17 +157,23 @@ func (s *session) conv(ctx context.Context, peer int64) (imgate.Conv, error) {
 	if !member {
 		return imgate.Conv{}, imgate.Errorf(imgate.CodeNotGroupMember, "not a member of group %d", peer)
 	}
-	return imgate.Conv{Kind: imgate.ConvGroup, Peer: peer}, nil
+	return group, nil
 }
 
 // statusOf is the Status of a failed request: a refusal for business
 // errors, FAIL (and a log line) for internal ones.
 func (s *session) statusOf(err error) *xsync.Status {
+	if errors.Is(err, errRateLimited) {
+		return &xsync.Status{Code: xsync.Status_RATE_LIMIT_EXCEEDED, Reason: "too many messages; slow down"}
+	}
+	if errors.As(err, new(delivery.Banned)) {
+		return &xsync.Status{Code: xsync.Status_USER_BANNED, Reason: imgate.ErrorMessage(err)}
+	}
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeStore:
 		s.srv.log.Error("sync failed", "user", s.user, "err", err)
 		return &xsync.Status{Code: xsync.Status_FAIL, Reason: "server error"}
-	case imgate.CodeNotGroupMember, imgate.CodeForbidden:
+	case imgate.CodeNotGroupMember, imgate.CodeForbidden, imgate.CodeInBlacklist:
 		return &xsync.Status{Code: xsync.Status_UNAUTHORIZED, Reason: imgate.ErrorMessage(err)}
 	}
 	return &xsync.Status{Code: xsync.Status_INVALID_PARAMETER, Reason: imgate.ErrorMessage(err)}
@@ -106,6 +182,7 @@ func (s *session) statusOf(err error) *xsync.Status {
 // unread answers the heartbeat with the conversations that have unread
 // messages, from the user's read positions.
 func (s *session) unread(ctx context.Context) {
+	s.saveNoticeCursor(ctx)
 	us, err := s.srv.store.Unreads(ctx, s.app, s.user)
 	if err != nil {
 		s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: s.statusOf(err)})

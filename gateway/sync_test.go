@@ -117,15 +117,10 @@ func TestSyncHistory(t *testing.T) {
 func TestSyncGroup(t *testing.T) {
 	s := embeddedServer(t, gateway.Config{})
 	owner, otok := s.user("owner")
+	member, _ := s.user("member")
 	outsider, xtok := s.user("outsider")
-	code, data := s.rest("POST", "/group/create", map[string]string{"app_id": "app", "access-token": otok}, `{"name":"g"}`)
-	var g struct {
-		GroupID uint64 `json:"group_id"`
-	}
-	if code != 200 || jsonUnmarshal(data, &g) != nil {
-		t.Fatalf("create group: %d %s", code, data)
-	}
-	msg := imgate.Message{AppID: "app", Kind: imgate.ConvGroup, From: int64(owner), To: int64(g.GroupID),
+	g := struct{ GroupID uint64 }{s.createGroup(otok, member)}
+	msg := imgate.Message{AppID: "app", Kind: imgate.ConvGroup, From: int64(member), To: int64(g.GroupID),
 		Type: int(xsync.MessageBody_GROUPCHAT), Content: "hi all", At: time.Now()}
 	if _, _, err := s.store.AppendMessages(context.Background(), []imgate.Message{msg}); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,6 +13,9 @@ import (
 type outMsg struct {
 	typ  websocket.MessageType
 	data []byte
+	// notice is the Seq of the last notice the message carries, 0 for none:
+	// once it is written, the device's notice cursor may move past it.
+	notice int64
 }
 
 // writer is a session's outgoing queue, bounded in bytes so that a slow
@@ -25,7 +29,12 @@ type writer struct {
 	mu    sync.Mutex
 	queue []outMsg
 	bytes int
+
+	written atomic.Int64 // the Seq of the last notice written
 }
+
+// noticeWritten is the Seq of the last notice written to the client.
+func (w *writer) noticeWritten() int64 { return w.written.Load() }
 
 func newWriter(limit int) *writer {
 	return &writer{limit: limit, wake: make(chan struct{}, 1)}
@@ -76,6 +85,9 @@ func (w *writer) run(conn *websocket.Conn, timeout time.Duration, done <-chan st
 		for _, m := range w.take() {
 			if err := w.write(conn, m, timeout); err != nil {
 				return err
+			}
+			if m.notice > w.written.Load() {
+				w.written.Store(m.notice)
 			}
 		}
 		if stopping {

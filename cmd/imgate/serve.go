@@ -14,6 +14,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/admin"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway"
 )
 
@@ -28,6 +29,7 @@ type serveConfig struct {
 	cacheTTL     time.Duration
 	drain        time.Duration
 	gateway      gateway.Config
+	delivery     delivery.Config
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
@@ -46,13 +48,19 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&g.LoginTimeout, "login-timeout", "IMGATE_LOGIN_TIMEOUT", 10*time.Second, "how long a new WebSocket may take to send PROVISION")
 	fs.durationVar(&g.IdleTimeout, "idle-timeout", "IMGATE_IDLE_TIMEOUT", 3*time.Minute, "close a WebSocket session that sends nothing for so long (clients beat every 50s)")
 	fs.intVar(&g.MaxDevices, "max-devices", "IMGATE_MAX_DEVICES", 10, "devices of one user logged in at once")
+	var rateLimit int
+	fs.intVar(&rateLimit, "send-rate", "IMGATE_SEND_RATE", 20, "messages and operations one WebSocket session may send per second (bursts of 50)")
+	d := &c.delivery
+	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
+	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
+	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 2, "transactions storing messages at once")
 	var frame, queue int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
 	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	g.MaxFrameBytes, g.QueueBytes = int64(frame), queue
+	g.MaxFrameBytes, g.QueueBytes, g.SendRate = int64(frame), queue, float64(rateLimit)
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
@@ -74,8 +82,11 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 		return err
 	}
 	hub := gateway.NewHub()
-	gw := gateway.New(c.gateway, store, tokens, hub, logger)
-	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, store, tokens, hub, logger)
+	core := delivery.New(c.delivery, store, delivery.NewLocalBus(hub), logger)
+	defer core.Close()
+	gw := gateway.New(c.gateway, core, tokens, hub, logger)
+	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, core, tokens, hub, logger)
+	defer api.Close() // before core.Close: broadcasts still running send through the core
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)

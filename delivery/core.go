@@ -1,0 +1,238 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/imgate/imgate"
+)
+
+// Config holds the core's limits. Zero fields take the defaults.
+type Config struct {
+	// BatchSize bounds the messages stored in one transaction. Default 256.
+	BatchSize int
+	// Writers is how many transactions store messages at once. Default 2.
+	Writers int
+	// QueueLen bounds the send requests waiting for a writer; a sender
+	// beyond it waits (until its context ends). Default 4096.
+	QueueLen int
+	// RecallWindow is how long after sending a sender may recall a
+	// message; group owners and admins, and admin tokens, may recall any
+	// time. Default 2 minutes.
+	RecallWindow time.Duration
+	// MaxMessageBytes bounds content, config, attachment and ext of one
+	// message together. Default 64 KiB.
+	MaxMessageBytes int
+}
+
+func (c Config) withDefaults() Config {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 256
+	}
+	if c.Writers <= 0 {
+		c.Writers = 2
+	}
+	if c.QueueLen <= 0 {
+		c.QueueLen = 4096
+	}
+	if c.RecallWindow <= 0 {
+		c.RecallWindow = 2 * time.Minute
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 64 << 10
+	}
+	return c
+}
+
+// Core stores what users send and publishes it. Its methods are safe for
+// concurrent use.
+type Core struct {
+	cfg   Config
+	store imgate.Store
+	bus   Bus
+	log   *slog.Logger
+	now   func() time.Time
+
+	queue     chan *request
+	stop      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// request is one Send waiting for a writer.
+type request struct {
+	msgs []imgate.Message
+	done chan result
+}
+
+type result struct {
+	msgs []imgate.Message
+	dup  []bool
+	err  error
+}
+
+// New starts a core storing into store and publishing on bus. Close stops
+// it.
+func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
+	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{})}
+	c.queue = make(chan *request, c.cfg.QueueLen)
+	for range c.cfg.Writers {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.write()
+		}()
+	}
+	return c
+}
+
+// Close stores what is queued and stops the writers. Sends after Close
+// fail.
+func (c *Core) Close() {
+	c.closeOnce.Do(func() { close(c.stop) })
+	c.wg.Wait()
+}
+
+// Store is the store the core writes to.
+func (c *Core) Store() imgate.Store { return c.store }
+
+var errClosed = errors.New("delivery: core closed")
+
+// enqueue stores msgs through the writers and waits for the outcome.
+func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message) ([]imgate.Message, []bool, error) {
+	r := &request{msgs: msgs, done: make(chan result, 1)}
+	select {
+	case c.queue <- r:
+	case <-c.stop:
+		return nil, nil, errClosed
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("delivery: waiting to store: %w", ctx.Err())
+	}
+	// Once queued a request is stored whatever the caller does; the
+	// caller may stop waiting, but the outcome is published regardless.
+	select {
+	case res := <-r.done:
+		return res.msgs, res.dup, res.err
+	case <-ctx.Done():
+		return nil, nil, fmt.Errorf("delivery: waiting for the store: %w", ctx.Err())
+	}
+}
+
+// write takes requests off the queue, as many as fit in a batch, and
+// stores each batch in one transaction, until Close.
+func (c *Core) write() {
+	for {
+		var first *request
+		select {
+		case first = <-c.queue:
+		case <-c.stop:
+			// Drain what is queued, then stop.
+			for {
+				select {
+				case r := <-c.queue:
+					c.store1([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+		batch, n := []*request{first}, len(first.msgs)
+	fill:
+		for n < c.cfg.BatchSize {
+			select {
+			case r := <-c.queue:
+				batch = append(batch, r)
+				n += len(r.msgs)
+			default:
+				break fill
+			}
+		}
+		c.store1(batch)
+	}
+}
+
+// store1 stores a batch of requests in one transaction and publishes what
+// was new. If the batch fails, each request is retried alone, so that one
+// bad request (a group deleted meanwhile) does not fail the others.
+func (c *Core) store1(batch []*request) {
+	var all []imgate.Message
+	for _, r := range batch {
+		all = append(all, r.msgs...)
+	}
+	// A background context: a request that was queued is stored even if
+	// its sender gave up, so that what a client was told failed (or not
+	// told at all) and then resends is deduped rather than lost.
+	ctx := context.Background()
+	out, dup, err := c.store.AppendMessages(ctx, all)
+	if err != nil && len(batch) > 1 {
+		for _, r := range batch {
+			c.store1([]*request{r})
+		}
+		return
+	}
+	if err != nil {
+		batch[0].done <- result{err: fmt.Errorf("delivery: store messages: %w", err)}
+		return
+	}
+	c.publishStored(ctx, out, dup)
+	i := 0
+	for _, r := range batch {
+		n := len(r.msgs)
+		r.done <- result{msgs: out[i : i+n], dup: dup[i : i+n]}
+		i += n
+	}
+}
+
+// publishStored publishes the new messages of a committed batch, one event
+// per run of messages of one conversation.
+func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bool) {
+	type key struct {
+		kind imgate.ConvKind
+		a, b int64
+	}
+	keyOf := func(m imgate.Message) key {
+		if m.Kind == imgate.ConvGroup {
+			return key{m.Kind, m.To, 0}
+		}
+		return key{m.Kind, min(m.From, m.To), max(m.From, m.To)}
+	}
+	events := map[key]*Event{}
+	var order []*Event
+	for i, m := range out {
+		if dup[i] {
+			continue
+		}
+		k := keyOf(m)
+		e := events[k]
+		// A run continues only with the next Seq from the same device, so
+		// that an event's Seqs have no gap and its sender is one device.
+		if e != nil && (e.LastSeq+1 != m.Seq || e.From != m.From || e.FromDevice != m.FromDevice) {
+			e = nil
+		}
+		if e == nil {
+			e = &Event{
+				Kind: Stored, App: m.AppID, Conv: m.ConvOf(m.From), From: m.From, FromDevice: m.FromDevice,
+				FirstSeq: m.Seq,
+			}
+			events[k] = e
+			order = append(order, e)
+		}
+		e.LastSeq, e.LastID = m.Seq, m.ID
+		e.Metas = append(e.Metas, MetaOf(m))
+	}
+	for _, e := range order {
+		c.publish(ctx, e)
+	}
+}
+
+// publish hands an event to the bus; a failure is logged, not returned:
+// what is stored is synced by the devices that missed it.
+func (c *Core) publish(ctx context.Context, e *Event) {
+	if err := c.bus.Publish(ctx, e); err != nil {
+		c.log.Warn("publish failed; devices will sync", "app", e.App, "kind", e.Kind, "err", err)
+	}
+}

@@ -1,0 +1,168 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/storage/embedded"
+)
+
+// gatedStore is a real store whose AppendMessages waits for a gate and
+// counts its calls, so a test can line requests up behind a busy writer.
+type gatedStore struct {
+	imgate.Store
+	gate    chan struct{}
+	waiting atomic.Int64
+	calls   atomic.Int64
+}
+
+func (g *gatedStore) AppendMessages(ctx context.Context, msgs []imgate.Message) ([]imgate.Message, []bool, error) {
+	g.waiting.Add(1)
+	<-g.gate
+	g.calls.Add(1)
+	return g.Store.AppendMessages(ctx, msgs)
+}
+
+// recorder is a Router keeping every event.
+type recorder struct {
+	mu     sync.Mutex
+	events []*Event
+}
+
+func (r *recorder) Deliver(e *Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+func setup(t *testing.T) (*Core, *gatedStore, *recorder, []int64) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := embedded.Open(ctx, embedded.Config{Dir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.CreateApp(ctx, imgate.App{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	var users []int64
+	for i := range 3 {
+		u, err := st.CreateUser(ctx, imgate.User{AppID: "app", Username: fmt.Sprint("u", i), PasswordHash: "x", CreatedAt: time.Now(), UpdatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, u.ID)
+	}
+	gs := &gatedStore{Store: st, gate: make(chan struct{})}
+	rec := &recorder{}
+	c := New(Config{Writers: 2}, gs, NewLocalBus(rec), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(c.Close)
+	return c, gs, rec, users
+}
+
+// waitQueued waits until n requests wait in the queue.
+func waitQueued(t *testing.T, c *Core, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); len(c.queue) < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests queued, want %d", len(c.queue), n)
+		}
+	}
+}
+
+func TestConcurrentSendsShareTransactions(t *testing.T) {
+	c, gs, rec, users := setup(t)
+	const n = 200
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from := Sender{App: "app", User: users[i%2], Device: 1}
+			_, _, err := c.Send(context.Background(), from, []imgate.Message{{
+				Kind: imgate.ConvChat, To: users[2], Type: imgate.TypeChat, Content: fmt.Sprint(i), ClientMID: int64(i + 1),
+			}})
+			errs <- err
+		}()
+	}
+	// Two writers hold a request each at the gate; the rest queue up.
+	waitQueued(t, c, n-2)
+	close(gs.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if calls := gs.calls.Load(); calls > 4 {
+		t.Errorf("%d sends took %d transactions; queued sends should share them (at most 4 here)", n, calls)
+	}
+	// Every message was published once, in events whose Seqs have no gap.
+	seen := map[string]bool{}
+	for _, e := range rec.events {
+		if e.Kind != Stored || e.LastSeq-e.FirstSeq+1 != int64(len(e.Metas)) {
+			t.Fatalf("event %+v: %d metas for Seqs %d..%d", e, len(e.Metas), e.FirstSeq, e.LastSeq)
+		}
+		for _, m := range e.Metas {
+			seen[fmt.Sprint(m.Id)] = true
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d messages published, want %d", len(seen), n)
+	}
+}
+
+func TestBadRequestFailsAlone(t *testing.T) {
+	// A group deleted between the check and the commit fails the send to
+	// it; the sends batched with it are stored.
+	c, gs, _, users := setup(t)
+	ctx := context.Background()
+	g, err := gs.CreateGroup(ctx, imgate.Group{AppID: "app", Name: "g", OwnerID: users[0], Capacity: 10, CreatedAt: time.Now()}, func(tx imgate.GroupTx) error {
+		return tx.AddMember(imgate.Member{UserID: users[0], Role: imgate.RoleOwner, JoinedAt: time.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := Sender{App: "app", User: users[0], Device: 1}
+	results := make(chan error, 4)
+	send := func(kind imgate.ConvKind, to int64, mid int64) {
+		_, _, err := c.Send(ctx, from, []imgate.Message{{Kind: kind, To: to, Content: "x", ClientMID: mid}})
+		results <- err
+	}
+	// Two requests occupy the writers; three more queue as one batch.
+	go send(imgate.ConvChat, users[1], 1)
+	go send(imgate.ConvChat, users[1], 2)
+	for deadline := time.Now().Add(10 * time.Second); gs.waiting.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the writers never took the first two sends")
+		}
+	}
+	go send(imgate.ConvGroup, g.ID, 3)
+	waitQueued(t, c, 1)
+	if err := gs.UpdateGroup(ctx, "app", g.ID, func(tx imgate.GroupTx) error { return tx.Destroy() }); err != nil {
+		t.Fatal(err)
+	}
+	go send(imgate.ConvChat, users[2], 4)
+	go send(imgate.ConvChat, users[2], 5)
+	waitQueued(t, c, 3)
+	close(gs.gate)
+	var failed int
+	for range 5 {
+		if err := <-results; err != nil {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d sends failed, want exactly the one to the deleted group", failed)
+	}
+}

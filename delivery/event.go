@@ -1,0 +1,112 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+// EventKind tells what an Event carries.
+type EventKind int
+
+// Event kinds.
+const (
+	// Stored events carry messages committed to one conversation, with
+	// the Seq range they cover, so that a session can tell whether it
+	// missed any.
+	Stored EventKind = iota + 1
+	// Live events carry metas that are not part of a conversation's
+	// sequence: operations whose effect is state (read positions,
+	// deliveries, deletions) and online-only messages.
+	Live
+	// Notices events tell the users in Users that they have new notices
+	// to fetch.
+	Notices
+)
+
+// Event is one change on the bus.
+type Event struct {
+	Kind EventKind
+	App  string
+	// Conv is the conversation of a Stored event as its sender sees it;
+	// for a chat Peer is the other user, for a group the group.
+	Conv imgate.Conv
+	// From is the user whose action made the event; FromDevice the device
+	// (0: none, e.g. REST), which is not sent its own event: it has the
+	// answer to its request.
+	From       int64
+	FromDevice uint32
+	// FirstSeq and LastSeq are the Seqs of a Stored event's first and last
+	// message, LastID the id of its last.
+	FirstSeq, LastSeq, LastID int64
+	// Metas are what recipients are sent, in order.
+	Metas []*xsync.Meta
+	// Users are the recipients of a Live or Notices event. Stored events
+	// go to the conversation's users (a chat) or the group's members.
+	Users []int64
+}
+
+// Recipients are whom a Stored event is routed to: users (both sides of a
+// chat) or the members of a group.
+func (e *Event) Recipients() (users []int64, group int64) {
+	switch {
+	case e.Kind != Stored:
+		return e.Users, 0
+	case e.Conv.Kind == imgate.ConvGroup:
+		return nil, e.Conv.Peer
+	case e.Conv.Peer == e.From:
+		return []int64{e.From}, 0
+	}
+	return []int64{e.From, e.Conv.Peer}, 0
+}
+
+// ConvFor is the conversation of a Stored event as user sees it.
+func (e *Event) ConvFor(user int64) imgate.Conv {
+	if e.Conv.Kind == imgate.ConvChat && user != e.From {
+		return imgate.Conv{Kind: imgate.ConvChat, Peer: e.From}
+	}
+	return e.Conv
+}
+
+// Router receives the events of the bus on one node and pushes them to
+// the node's sessions. The gateway's Hub implements it.
+type Router interface {
+	Deliver(e *Event)
+}
+
+// Bus carries events to the Router of every node that has sessions of
+// their recipients. Publish must not block on slow sessions.
+type Bus interface {
+	Publish(ctx context.Context, e *Event) error
+}
+
+// LocalBus is the bus of a single node: Publish hands the event straight
+// to the node's router.
+type LocalBus struct {
+	mu     sync.RWMutex
+	router Router
+}
+
+// NewLocalBus returns a bus delivering to router; router may be set
+// later with SetRouter (the gateway is built after the core).
+func NewLocalBus(router Router) *LocalBus { return &LocalBus{router: router} }
+
+// SetRouter sets where events go.
+func (b *LocalBus) SetRouter(r Router) {
+	b.mu.Lock()
+	b.router = r
+	b.mu.Unlock()
+}
+
+// Publish delivers e to the router, if any.
+func (b *LocalBus) Publish(_ context.Context, e *Event) error {
+	b.mu.RLock()
+	r := b.router
+	b.mu.RUnlock()
+	if r != nil {
+		r.Deliver(e)
+	}
+	return nil
+}

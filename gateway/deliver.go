@@ -1,0 +1,135 @@
+package gateway
+
+import (
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+// cursor is how far a session has been sent a conversation: every message
+// through Seq seq (id id). Up to base the session assumed it rather than
+// sent it: at login the cursor starts at the user's read position. A
+// cursor byRead has no id for that position: the session pulls from the
+// read position until it has sent more.
+type cursor struct {
+	seq, id int64
+	base    int64
+	byRead  bool
+}
+
+// sent tells whether the session queued the message of Seq seq itself.
+func (c *cursor) sent(seq int64) bool { return seq > c.base && seq <= c.seq }
+
+// frames encodes an event's frame once per codec and conversation, so
+// that a group message is encoded once for all its recipients.
+type frames struct {
+	e     *delivery.Event
+	cache map[frameKey]outMsg
+}
+
+type frameKey struct {
+	codec codec
+	peer  int64
+}
+
+func (f *frames) get(s *session, conv imgate.Conv) (outMsg, bool) {
+	k := frameKey{s.codec, conv.Peer}
+	if m, ok := f.cache[k]; ok {
+		return m, true
+	}
+	typ, data, err := s.codec.encode(xsync.Frame_SYNC, &xsync.SyncDL{
+		Status: ok(), Xid: &xsync.XID{Uid: uint64(conv.Peer)}, Metas: f.e.Metas, IsEagerSync: true,
+	})
+	if err != nil {
+		s.srv.log.Error("encode event", "err", err)
+		return outMsg{}, false
+	}
+	m := outMsg{typ: typ, data: data}
+	f.cache[k] = m
+	return m, true
+}
+
+// Deliver pushes an event of the bus to this node's sessions of its
+// recipients (it implements delivery.Router). It never blocks: a session
+// whose queue is full is closed as slow and syncs when it comes back.
+func (h *Hub) Deliver(e *delivery.Event) {
+	f := &frames{e: e, cache: map[frameKey]outMsg{}}
+	visit := func(s *session) {
+		if e.FromDevice != 0 && s.user == e.From && s.sn == e.FromDevice {
+			return // the sending device has its answer
+		}
+		switch e.Kind {
+		case delivery.Stored:
+			s.push(e, f)
+		case delivery.Live:
+			if m, ok := f.get(s, e.ConvFor(s.user)); ok {
+				s.enqueue(m)
+			}
+		case delivery.Notices:
+			s.fetchNotices()
+		}
+	}
+	users, group := e.Recipients()
+	if group != 0 {
+		for _, s := range h.groupSessions(e.App, group) {
+			visit(s)
+		}
+	}
+	for _, u := range users {
+		for _, s := range h.sessions(e.App, u) {
+			visit(s)
+		}
+	}
+}
+
+// push sends a Stored event if it continues what the session was sent of
+// the conversation; if it does not (the session missed something, or
+// knows nothing of the conversation yet) it sends a NOTICE, and the
+// client's pull fills the gap.
+func (s *session) push(e *delivery.Event, f *frames) {
+	conv := e.ConvFor(s.user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cursors[conv]
+	if c == nil {
+		if !s.primed || conv.Kind == imgate.ConvGroup {
+			s.noticeLocked(conv)
+			return
+		}
+		// A chat that began after the session loaded its conversations:
+		// the session has been sent all of it there is.
+		c = &cursor{}
+		s.cursors[conv] = c
+	}
+	switch {
+	case e.LastSeq <= c.seq:
+		// Sent already, by a pull that saw it committed.
+	case e.FirstSeq == c.seq+1:
+		if m, ok := f.get(s, conv); ok && s.enqueue(m) {
+			c.seq, c.id, c.byRead = e.LastSeq, e.LastID, false
+		}
+	default:
+		s.noticeLocked(conv)
+	}
+}
+
+// noticeLocked tells the client that conv has news to pull, once until it
+// pulls. s.mu is held.
+func (s *session) noticeLocked(conv imgate.Conv) {
+	if s.noticed[conv] {
+		return
+	}
+	s.noticed[conv] = true
+	s.send(xsync.Frame_NOTICE, &xsync.Notice{Xid: &xsync.XID{Uid: uint64(conv.Peer)}})
+}
+
+// advance moves the cursor of conv past a message the session's own
+// client sent (it has it: the answer carried its id), if that continues
+// the cursor.
+func (s *session) advance(conv imgate.Conv, seq, id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.cursors[conv]; c != nil && c.seq+1 == seq {
+		c.seq, c.id, c.byRead = seq, id, false
+	}
+}

@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+// noticePage bounds the notices sent in one SyncDL.
+const noticePage = 100
+
+// noticeXID is the xid of the frames that carry notices: the system, not
+// a conversation.
+func noticeXID() *xsync.XID { return &xsync.XID{Uid: 0} }
+
+// fetchNotices sends the user's notices after the session's notice cursor,
+// in a goroutine of its own; calls while one runs make it run once more,
+// so a burst of notices costs one fetch, not one per notice.
+func (s *session) fetchNotices() {
+	s.mu.Lock()
+	if s.fetching {
+		s.fetchAgain = true
+		s.mu.Unlock()
+		return
+	}
+	s.fetching = true
+	s.mu.Unlock()
+	go func() {
+		for {
+			more := s.sendNotices(s.ctx)
+			s.mu.Lock()
+			if !more && !s.fetchAgain {
+				s.fetching = false
+				s.mu.Unlock()
+				return
+			}
+			s.fetchAgain = false
+			s.mu.Unlock()
+		}
+	}()
+}
+
+// sendNotices sends one page of notices; true if there may be more.
+func (s *session) sendNotices(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	s.mu.Lock()
+	after := s.noticeSent
+	s.mu.Unlock()
+	ns, err := s.srv.store.Notices(ctx, s.app, s.user, after, noticePage)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.srv.log.Error("load notices", "user", s.user, "err", err)
+		}
+		return false
+	}
+	if len(ns) == 0 {
+		return false
+	}
+	metas := make([]*xsync.Meta, len(ns))
+	groups := map[int64]bool{}
+	for i, n := range ns {
+		metas[i] = delivery.NoticeMeta(n)
+		if n.Kind == imgate.NoticeGroup {
+			groups[n.GroupID] = true
+		}
+	}
+	// Membership first, so that a member who just joined is routed the
+	// group's messages from now on.
+	for g := range groups {
+		s.refreshGroup(ctx, g)
+	}
+	last := ns[len(ns)-1].Seq
+	s.mu.Lock()
+	s.noticeSent = last
+	s.mu.Unlock()
+	typ, data, err := s.codec.encode(xsync.Frame_SYNC, &xsync.SyncDL{Status: ok(), Xid: noticeXID(), Metas: metas, IsEagerSync: true})
+	if err != nil {
+		s.srv.log.Error("encode notices", "err", err)
+		return false
+	}
+	s.enqueue(outMsg{typ: typ, data: data, notice: last})
+	return len(ns) == noticePage
+}
+
+// refreshGroup checks the user's membership of a group after a notice
+// about it, and routes the group's messages to the session, or stops, to
+// match. A new member is told to pull the group.
+func (s *session) refreshGroup(ctx context.Context, group int64) {
+	_, member, err := s.srv.store.Member(ctx, s.app, group, s.user)
+	if err != nil {
+		return // a store hiccup; the next notice or login corrects it
+	}
+	conv := imgate.Conv{Kind: imgate.ConvGroup, Peer: group}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return // logged out, or about to: nothing to route
+	}
+	switch was := s.groups[group]; {
+	case member && !was:
+		s.groups[group] = true
+		s.srv.hub.subscribe(s, group)
+		s.noticeLocked(conv)
+	case !member && was:
+		delete(s.groups, group)
+		delete(s.cursors, conv)
+		s.srv.hub.unsubscribe(s, group)
+	}
+}
+
+// saveNoticeCursor records how far the device has been written notices,
+// so that a reconnect resumes after them.
+func (s *session) saveNoticeCursor(ctx context.Context) {
+	written := s.w.noticeWritten()
+	s.mu.Lock()
+	if written <= s.noticeSaved {
+		s.mu.Unlock()
+		return
+	}
+	s.noticeSaved = written
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, err := s.srv.store.UpdateDevice(ctx, s.app, s.user, s.sn, func(d *imgate.Device) error {
+		d.NoticeSeq = max(d.NoticeSeq, written)
+		return nil
+	})
+	if err != nil && !errors.Is(err, imgate.ErrDeviceNotFound) {
+		s.srv.log.Warn("save notice cursor", "user", s.user, "err", err)
+	}
+}
