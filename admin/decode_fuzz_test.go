@@ -89,6 +89,19 @@ var fzRoutes = []fzRoute{
 		`{"list":[{"user_id":1125899906842624,"avatar":"x"},{"user_id":0,"avatar":"x"},{"user_id":-1,"avatar":"x"}]}`,
 		`{"list":[{"avatar":"x"}]}`, `{"list":[{"user_id":$OWNER,"avatar":"` + strings.Repeat("a", 1025) + `"}]}`,
 	}},
+	{"/message/send", false, []string{
+		`{"targets":[$MEMBER],"type":1,"content":"hello","content_type":0}`,
+		`{"targets":[$GROUP],"type":2,"content":"hi all","content_type":0,"ext":"{}","config":"{}","transaction_id":"t1"}`,
+		`{"targets":[$MEMBER,$GROUP],"type":1,"content":"mixed","content_type":0}`, `{"targets":[],"type":1,"content":"x","content_type":0}`,
+		`{"targets":[$MEMBER],"type":3,"content":"x","content_type":0}`, `{"targets":[$MEMBER],"type":1,"content":"x","content_type":13}`,
+		`{"targets":[$MEMBER],"type":1,"content":"x","content_type":10,"related_mid":0}`,
+		`{"targets":[$MEMBER],"type":1,"content":"x","content_type":12,"related_mid":1125899906842624}`,
+		`{"targets":[$MEMBER],"type":1,"content":"` + strings.Repeat("c", 70000) + `","content_type":0}`,
+		`{"targets":["$OTHER"],"type":"1","content":"x","content_type":"0","transaction_id":1e400}`,
+	}},
+	{"/message/broadcast", true, []string{
+		`{"type":1,"content":"to all","content_type":0}`, `{"type":2,"content":"x","content_type":0}`, `{"content_type":99}`,
+	}},
 }
 
 // fzEdgeBodies are malformed or odd bodies tried on every route.
