@@ -29,7 +29,9 @@ type Message struct {
 	AppID string
 	Kind  ConvKind
 	// Seq is the message's position in its conversation: 1, 2, 3… with no
-	// gap, in the order of ID. Read positions and unread counts use it.
+	// gap, in the order of ID, OPER messages included. Read positions use
+	// it; unread counts count the messages after one that are not OPER
+	// messages.
 	Seq        int64
 	From       int64
 	FromDevice uint32 // 0 for messages sent over REST
@@ -104,7 +106,7 @@ func (m Message) ConvOf(user int64) Conv {
 // Unread is a conversation with messages a user has not read.
 type Unread struct {
 	Conv   Conv
-	Count  int64 // messages after the user's read position
+	Count  int64 // messages after the user's read position, OPER messages (TypeOper) left out
 	LastID int64 // the id of the conversation's latest message
 }
 

@@ -33,7 +33,10 @@ type MessageStore interface {
 	// last message are clamped to it.
 	MarkRead(ctx context.Context, appID string, user int64, conv Conv, seq int64) error
 	// Unreads lists user's conversations with unread messages: a chat with
-	// any user, and the groups the user is a member of.
+	// any user, and the groups the user is a member of. OPER messages
+	// (Type TypeOper) are not counted: Count is the number of the others
+	// after the user's read position, and a conversation with nothing but
+	// OPER messages after it is not listed.
 	Unreads(ctx context.Context, appID string, user int64) ([]Unread, error)
 
 	// MessagesSinceRead lists user's conversation conv after the user's

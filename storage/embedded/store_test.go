@@ -37,11 +37,11 @@ func open(t *testing.T, dir string, logger *slog.Logger) *Store {
 }
 
 // wantVersion fails t unless the store's schema is at the latest
-// version, 4.
+// version, 5.
 func wantVersion(t *testing.T, s *Store) {
 	t.Helper()
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 4 {
-		t.Errorf("SchemaVersion = %d, %v; want 4, nil", v, err)
+	if v, err := s.SchemaVersion(t.Context()); err != nil || v != 5 {
+		t.Errorf("SchemaVersion = %d, %v; want 5, nil", v, err)
 	}
 }
 
@@ -72,9 +72,9 @@ func TestMigrationsLogged(t *testing.T) {
 	var logs bytes.Buffer
 	s := open(t, t.TempDir(), slog.New(slog.NewTextHandler(&logs, nil)))
 	wantVersion(t, s)
-	for _, want := range []string{"applied migration", "version=1", "version=2", "version=3", "version=4"} {
+	for _, want := range []string{"applied migration", "version=1", "version=2", "version=3", "version=4", "version=5"} {
 		if !strings.Contains(logs.String(), want) {
-			t.Errorf("logs of a first open = %q, want %q: versions 1 to 4 applied", logs.String(), want)
+			t.Errorf("logs of a first open = %q, want %q: versions 1 to 5 applied", logs.String(), want)
 		}
 	}
 }

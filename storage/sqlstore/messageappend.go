@@ -28,9 +28,9 @@ type txKey struct {
 }
 
 // conv is a conversation row locked by the append: its id and, once
-// bumped, its last seq.
+// bumped, its last seq and last n.
 type conv struct {
-	id, last int64
+	id, last, lastN int64
 }
 
 // appender is one AppendMessages call in its transaction.
@@ -45,16 +45,19 @@ type appender struct {
 	same []int
 	// stored is the stored message that message i repeats, if any.
 	stored map[int]imgate.Message
-	// count is the number of new messages of each conversation.
-	count map[convKey]int64
-	convs map[convKey]conv
-	out   []imgate.Message
-	dup   []bool
+	// count is the number of new messages of each conversation, and
+	// counted the number of those that count as unread.
+	count   map[convKey]int64
+	counted map[convKey]int64
+	convs   map[convKey]conv
+	out     []imgate.Message
+	dup     []bool
 }
 
 // AppendMessages stores a batch of messages in one transaction. Each
 // conversation's row is upserted and its last_seq bumped by the batch's
-// new messages in one statement, which locks the row until commit; rows
+// new messages, and its last_n by those of them that count as unread, in
+// one statement, which locks the row until commit; rows
 // are taken in ascending key order, so batches that share conversations
 // cannot deadlock. Only then are the batch's ids drawn, so ids and seqs
 // of a conversation increase in commit order. Dedupe runs under those
@@ -95,7 +98,7 @@ func (a *appender) run() error {
 		return err
 	}
 	err = inChunks(rows, messageBatch, func(batch []messageRow) error {
-		_, err := a.tx.NamedExecContext(a.ctx, "INSERT INTO messages ("+messageColumns+") VALUES ("+values(messageColumns)+")", batch)
+		_, err := a.tx.NamedExecContext(a.ctx, "INSERT INTO messages ("+insertColumns+") VALUES ("+values(insertColumns)+")", batch)
 		if err != nil {
 			return fmt.Errorf("insert messages: %w", err)
 		}
@@ -112,6 +115,7 @@ func (a *appender) run() error {
 func (a *appender) dedupeBatch() {
 	a.same = make([]int, len(a.msgs))
 	a.count = make(map[convKey]int64)
+	a.counted = make(map[convKey]int64)
 	mids := make(map[midKey]int)
 	txs := make(map[txKey]int)
 	for i, m := range a.msgs {
@@ -133,28 +137,32 @@ func (a *appender) dedupeBatch() {
 			txs[k] = i
 		}
 		a.count[a.keys[i]]++
+		if counts(m) {
+			a.counted[a.keys[i]]++
+		}
 	}
 }
 
 // bump upserts the batch's conversations in ascending key order, raising
-// each last_seq by its count of new messages.
+// each last_seq by its count of new messages and each last_n by its count
+// of those that count as unread.
 func (a *appender) bump() error {
 	keys := slices.SortedFunc(maps.Keys(a.count), convKey.compare)
 	a.convs = make(map[convKey]conv, len(keys))
 	return inChunks(keys, convBatch, func(batch []convKey) error {
 		var q strings.Builder
-		q.WriteString("INSERT INTO conversations (app_id, kind, a, b, group_id, last_seq) VALUES ")
-		args := make([]any, 0, 6*len(batch))
+		q.WriteString("INSERT INTO conversations (app_id, kind, a, b, group_id, last_seq, last_n) VALUES ")
+		args := make([]any, 0, 7*len(batch))
 		for i, k := range batch {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			q.WriteString("(?, ?, ?, ?, ?, ?, ?)")
 			group := sql.NullInt64{Int64: k.a, Valid: k.kind == imgate.ConvGroup}
-			args = append(args, k.app, int(k.kind), k.a, k.b, group, a.count[k])
+			args = append(args, k.app, int(k.kind), k.a, k.b, group, a.count[k], a.counted[k])
 		}
-		q.WriteString(" ON CONFLICT (app_id, kind, a, b) DO UPDATE SET last_seq = conversations.last_seq + excluded.last_seq" +
-			" RETURNING id, app_id, kind, a, b, last_seq")
+		q.WriteString(" ON CONFLICT (app_id, kind, a, b) DO UPDATE SET last_seq = conversations.last_seq + excluded.last_seq," +
+			" last_n = conversations.last_n + excluded.last_n RETURNING id, app_id, kind, a, b, last_seq, last_n")
 		rows, err := a.tx.QueryxContext(a.ctx, a.tx.Rebind(q.String()), args...)
 		if err != nil {
 			return fmt.Errorf("bump conversations: %w", err)
@@ -163,7 +171,7 @@ func (a *appender) bump() error {
 		for rows.Next() {
 			var k convKey
 			var c conv
-			if err := rows.Scan(&c.id, &k.app, &k.kind, &k.a, &k.b, &c.last); err != nil {
+			if err := rows.Scan(&c.id, &k.app, &k.kind, &k.a, &k.b, &c.last, &c.lastN); err != nil {
 				return fmt.Errorf("bump conversations: %w", err)
 			}
 			a.convs[k] = c
@@ -173,8 +181,9 @@ func (a *appender) bump() error {
 }
 
 // dedupeStored finds the messages that repeat a stored one and takes
-// them off their conversations' last_seq again. Resends are rare, so the
-// bump counts them first and is undone here, under the lock it took.
+// them off their conversations' last_seq and last_n again. Resends are
+// rare, so the bump counts them first and is undone here, under the lock
+// it took.
 func (a *appender) dedupeStored() error {
 	a.stored = make(map[int]imgate.Message)
 	var fresh []int
@@ -188,15 +197,23 @@ func (a *appender) dedupeStored() error {
 		return err
 	}
 	undo := make(map[convKey]int64)
+	undoN := make(map[convKey]int64)
 	for i := range a.stored {
-		undo[a.keys[i]]++
-		a.count[a.keys[i]]--
+		k := a.keys[i]
+		undo[k]++
+		a.count[k]--
+		if counts(a.msgs[i]) {
+			undoN[k]++
+			a.counted[k]--
+		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(undo), convKey.compare) {
 		c := a.convs[k]
 		c.last -= undo[k]
+		c.lastN -= undoN[k]
 		a.convs[k] = c
-		_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind("UPDATE conversations SET last_seq = ? WHERE id = ?"), c.last, c.id)
+		_, err := a.tx.ExecContext(a.ctx, a.tx.Rebind("UPDATE conversations SET last_seq = ?, last_n = ? WHERE id = ?"),
+			c.last, c.lastN, c.id)
 		if err != nil {
 			return fmt.Errorf("undo bump of conversation %d: %w", c.id, err)
 		}
@@ -256,12 +273,15 @@ func (a *appender) findStored(idx []int) error {
 }
 
 // assign gives the new messages their seqs and ids, in the order of the
-// batch, and fills in the result.
+// batch, and their rows the running count n of the messages that count
+// as unread, and fills in the result.
 func (a *appender) assign() ([]messageRow, error) {
 	next := make(map[convKey]int64, len(a.convs))
+	counted := make(map[convKey]int64, len(a.convs))
 	n := 0
 	for k, c := range a.convs {
 		next[k] = c.last - a.count[k] + 1
+		counted[k] = c.lastN - a.counted[k]
 		n += int(a.count[k])
 	}
 	var ids []int64
@@ -286,8 +306,13 @@ func (a *appender) assign() ([]messageRow, error) {
 		k := a.keys[i]
 		m.Seq, m.ID = next[k], ids[len(rows)]
 		next[k]++
+		if counts(m) {
+			counted[k]++
+		}
 		a.out[i] = m
-		rows = append(rows, newMessageRow(a.convs[k].id, m))
+		r := newMessageRow(a.convs[k].id, m)
+		r.N = counted[k]
+		rows = append(rows, r)
 	}
 	return rows, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // Batch sizes of the message writes, in rows per statement: a message row
-// takes 22 parameters, a conversation row 6, a read row 3 and a dedupe
+// takes 23 parameters, a conversation row 7, a read row 3 and a dedupe
 // key at most 4, all well under SQLite's limit of 32766 parameters.
 const (
 	messageBatch = 1_000
@@ -41,10 +41,23 @@ type messageRow struct {
 	Recalled      bool   `db:"recalled"`
 	Op            int    `db:"op"`
 	OpMID         int64  `db:"op_mid"`
+	// N is the number of the conversation's messages up to and including
+	// this one that count as unread: see counts. Only the append writes
+	// it; reads leave it out.
+	N int64 `db:"n"`
 }
 
 const messageColumns = "conv_id, seq, id, app_id, kind, from_id, from_device, to_id, type, ctype, content," +
 	" config, attachment, ext, system, client_mid, transaction_id, at, edited_at, recalled, op, op_mid"
+
+// insertColumns are the columns the append writes: messageColumns and n.
+const insertColumns = messageColumns + ", n"
+
+// counts tells whether m counts as unread: OPER messages, which carry an
+// operation on another message for the devices to apply, do not.
+func counts(m imgate.Message) bool {
+	return m.Type != imgate.TypeOper
+}
 
 // messageColumnsOf is messageColumns qualified by a table alias.
 func messageColumnsOf(alias string) string {
@@ -55,6 +68,8 @@ func messageColumnsOf(alias string) string {
 	return strings.Join(names, ", ")
 }
 
+// newMessageRow is the row of m in the conversation convID, with N 0: the
+// append sets it.
 func newMessageRow(convID int64, m imgate.Message) messageRow {
 	return messageRow{
 		ConvID: convID, Seq: m.Seq, ID: m.ID, AppID: m.AppID, Kind: int(m.Kind),

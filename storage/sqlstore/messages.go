@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/jmoiron/sqlx"
 
@@ -184,8 +183,8 @@ func (s *Store) ReadSeq(ctx context.Context, appID string, user int64, conv imga
 	return seq, nil
 }
 
-// convStateRow is a conversation of a user with its latest message and
-// the user's read position.
+// convStateRow is a conversation of a user with its latest message, the
+// user's read position and the count of unread messages after it.
 type convStateRow struct {
 	Kind    int   `db:"kind"`
 	A       int64 `db:"a"`
@@ -194,19 +193,34 @@ type convStateRow struct {
 	LastID  int64 `db:"last_id"`
 	ReadSeq int64 `db:"read_seq"`
 	ReadID  int64 `db:"read_id"`
+	Unread  int64 `db:"unread"`
 }
 
+// convState is a ConvState with the count of unread messages after the
+// read position.
+type convState struct {
+	imgate.ConvState
+	unread int64
+}
+
+// unreadCount is the count of messages after the user's read position r
+// in the conversation c that count as unread (no OPER message does): the
+// running count n of the latest message less that of the message rm at
+// the read position, with no read position or none at seq 0 reading as
+// 0. It reads two rows the query joins anyway and scans no message.
+const unreadCount = "c.last_n - COALESCE(rm.n, 0)"
+
 // Unreads lists user's chats and the conversations of the groups the
-// user is a member of where last_seq is past the user's read position,
-// newest message first, in one query.
+// user is a member of that have messages after the user's read position
+// that count as unread, newest message first, in one query.
 func (s *Store) Unreads(ctx context.Context, appID string, user int64) ([]imgate.Unread, error) {
-	states, err := s.convStates(ctx, appID, user, " AND c.last_seq > COALESCE(r.read_seq, 0)")
+	states, err := s.convStates(ctx, appID, user, " AND "+unreadCount+" > 0")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: unreads of user %d: %w", user, err)
 	}
 	out := make([]imgate.Unread, len(states))
 	for i, c := range states {
-		out[i] = imgate.Unread{Conv: c.Conv, Count: c.LastSeq - c.ReadSeq, LastID: c.LastID}
+		out[i] = imgate.Unread{Conv: c.Conv, Count: c.unread, LastID: c.LastID}
 	}
 	return out, nil
 }
@@ -219,17 +233,23 @@ func (s *Store) Conversations(ctx context.Context, appID string, user int64) ([]
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: conversations of user %d: %w", user, err)
 	}
-	return states, nil
+	out := make([]imgate.ConvState, len(states))
+	for i, c := range states {
+		out[i] = c.ConvState
+	}
+	return out, nil
 }
 
 // convStates lists user's conversations that have messages, newest
 // message first: the chats the user is a or b of, and the conversations
 // of the groups the user is a member of. and is "" or a further condition
-// on the conversation c and the user's read position r.
-func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]imgate.ConvState, error) {
+// on the conversation c, the user's read position r and the message rm
+// at it.
+func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]convState, error) {
 	var rows []convStateRow
 	err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT c.kind, c.a, c.b, c.last_seq,"+
-		" m.id AS last_id, COALESCE(r.read_seq, 0) AS read_seq, COALESCE(rm.id, 0) AS read_id"+
+		" m.id AS last_id, COALESCE(r.read_seq, 0) AS read_seq, COALESCE(rm.id, 0) AS read_id,"+
+		" "+unreadCount+" AS unread"+
 		" FROM conversations c"+
 		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq"+
 		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id"+
@@ -245,13 +265,13 @@ func (s *Store) convStates(ctx context.Context, appID string, user int64, and st
 	if err != nil {
 		return nil, err
 	}
-	out := make([]imgate.ConvState, 0, len(rows))
+	out := make([]convState, 0, len(rows))
 	for _, r := range rows {
 		k := convKey{app: appID, kind: imgate.ConvKind(r.Kind), a: r.A, b: r.B}
-		out = append(out, imgate.ConvState{
+		out = append(out, convState{ConvState: imgate.ConvState{
 			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(user)},
 			LastSeq: r.LastSeq, LastID: r.LastID, ReadSeq: r.ReadSeq, ReadID: r.ReadID,
-		})
+		}, unread: r.Unread})
 	}
-	return slices.Clip(out), nil
+	return out, nil
 }

@@ -36,14 +36,14 @@ func (s suite) runMessages(t *testing.T, name string, fn func(t *testing.T, st i
 func chat(appID string, from, to int64, content string) imgate.Message {
 	return imgate.Message{
 		AppID: appID, Kind: imgate.ConvChat, From: from, FromDevice: 1, To: to,
-		Type: 1, CType: 0, Content: content, At: at(10),
+		Type: imgate.TypeChat, CType: 0, Content: content, At: at(10),
 	}
 }
 
 // groupMsg is a message from a user to a group with the content.
 func groupMsg(appID string, from, group int64, content string) imgate.Message {
 	m := chat(appID, from, group, content)
-	m.Kind = imgate.ConvGroup
+	m.Kind, m.Type = imgate.ConvGroup, imgate.TypeGroupChat
 	return m
 }
 
@@ -128,7 +128,7 @@ func testChatSeqs(t *testing.T, st imgate.Store, ms imgate.MessageStore) {
 	}
 	want := imgate.Message{
 		ID: out[0].ID, AppID: "app", Kind: imgate.ConvChat, Seq: 2, From: b, FromDevice: 1, To: a,
-		Type: 1, Content: "b1", At: at(10),
+		Type: imgate.TypeChat, Content: "b1", At: at(10),
 	}
 	if d := diff(want, out[0]); d != "" {
 		t.Errorf("appended message mismatch (-want +got):\n%s", d)

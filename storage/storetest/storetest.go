@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("MixedWriters", s.testMixedWriters)
 	t.Run("Messages", s.testMessages)
 	t.Run("Reads", s.testReads)
+	t.Run("OperUnreads", s.testOperUnreads)
 	t.Run("MessageViews", s.testMessageViews)
 	t.Run("MessageConcurrency", s.testMessageConcurrency)
 }
