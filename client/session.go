@@ -128,9 +128,26 @@ func (s *Session) keyLocked(uid uint64) uint64 {
 	}
 	var last uint64
 	for _, m := range s.convs[uid] {
-		last = max(last, m.Id)
+		if !live(m) {
+			last = max(last, m.Id)
+		}
 	}
 	return last
+}
+
+// live tells a pushed operation that is not stored in the conversation
+// (read receipts, deliveries, deletions): its id is the operating
+// client's, not a server_mid, so it is no key to pull after.
+func live(m *xsync.Meta) bool {
+	var b xsync.MessageBody
+	if proto.Unmarshal(m.Payload, &b) != nil || b.Type != xsync.MessageBody_OPER {
+		return false
+	}
+	switch b.Operation.GetType() {
+	case xsync.MessageOperation_RECALL, xsync.MessageOperation_APPEND, xsync.MessageOperation_REPLACE:
+		return false
+	}
+	return true
 }
 
 // Pull asks for a conversation's metas after key (0: after the server's

@@ -57,10 +57,12 @@ type Core struct {
 	log   *slog.Logger
 	now   func() time.Time
 
-	queue     chan *request
-	stop      chan struct{}
-	closeOnce sync.Once
-	wg        sync.WaitGroup
+	queue      chan *request
+	stop       chan struct{}
+	closeOnce  sync.Once
+	wg         sync.WaitGroup
+	finished   chan struct{} // closed once the writers are gone
+	finishOnce sync.Once
 }
 
 // request is one Send waiting for a writer.
@@ -78,7 +80,7 @@ type result struct {
 // New starts a core storing into store and publishing on bus. Close stops
 // it.
 func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
-	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{})}
+	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{}), finished: make(chan struct{})}
 	c.queue = make(chan *request, c.cfg.QueueLen)
 	for range c.cfg.Writers {
 		c.wg.Add(1)
@@ -95,6 +97,7 @@ func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 func (c *Core) Close() {
 	c.closeOnce.Do(func() { close(c.stop) })
 	c.wg.Wait()
+	c.finishOnce.Do(func() { close(c.finished) })
 }
 
 // Store is the store the core writes to.
@@ -117,6 +120,15 @@ func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message) ([]imgate.Mes
 	select {
 	case res := <-r.done:
 		return res.msgs, res.dup, res.err
+	case <-c.finished:
+		// The writers are gone: a request that slipped into the queue
+		// as they drained it was not stored, nor will be.
+		select {
+		case res := <-r.done:
+			return res.msgs, res.dup, res.err
+		default:
+			return nil, nil, errClosed
+		}
 	case <-ctx.Done():
 		return nil, nil, fmt.Errorf("delivery: waiting for the store: %w", ctx.Err())
 	}

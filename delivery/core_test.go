@@ -19,12 +19,18 @@ import (
 type gatedStore struct {
 	imgate.Store
 	gate    chan struct{}
+	once    sync.Once
 	waiting atomic.Int64
+	held    atomic.Int64 // messages waiting at the gate
 	calls   atomic.Int64
 }
 
+// release opens the gate.
+func (g *gatedStore) release() { g.once.Do(func() { close(g.gate) }) }
+
 func (g *gatedStore) AppendMessages(ctx context.Context, msgs []imgate.Message) ([]imgate.Message, []bool, error) {
 	g.waiting.Add(1)
+	g.held.Add(int64(len(msgs)))
 	<-g.gate
 	g.calls.Add(1)
 	return g.Store.AppendMessages(ctx, msgs)
@@ -35,6 +41,8 @@ type recorder struct {
 	mu     sync.Mutex
 	events []*Event
 }
+
+func (r *recorder) Resync() {}
 
 func (r *recorder) Deliver(e *Event) {
 	r.mu.Lock()
@@ -65,6 +73,7 @@ func setup(t *testing.T) (*Core, *gatedStore, *recorder, []int64) {
 	rec := &recorder{}
 	c := New(Config{Writers: 2}, gs, NewLocalBus(rec), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(c.Close)
+	t.Cleanup(gs.release) // before Close, which waits for the writers
 	return c, gs, rec, users
 }
 
@@ -94,9 +103,13 @@ func TestConcurrentSendsShareTransactions(t *testing.T) {
 			errs <- err
 		}()
 	}
-	// Two writers hold a request each at the gate; the rest queue up.
-	waitQueued(t, c, n-2)
-	close(gs.gate)
+	// The two writers hold a batch each at the gate; the rest queue up.
+	for deadline := time.Now().Add(10 * time.Second); int(gs.held.Load())+len(c.queue) < n || gs.waiting.Load() < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests at the gate or queued, want %d", int(gs.held.Load())+len(c.queue), n)
+		}
+	}
+	gs.release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
@@ -155,7 +168,7 @@ func TestBadRequestFailsAlone(t *testing.T) {
 	go send(imgate.ConvChat, users[2], 4)
 	go send(imgate.ConvChat, users[2], 5)
 	waitQueued(t, c, 3)
-	close(gs.gate)
+	gs.release()
 	var failed int
 	for range 5 {
 		if err := <-results; err != nil {

@@ -161,27 +161,25 @@ func (c *Core) publishOp(ctx context.Context, from Sender, op Op, conv imgate.Co
 	c.publish(ctx, &Event{Kind: Live, App: from.App, Conv: conv, From: from.User, FromDevice: from.Device, Metas: []*xsync.Meta{meta}, Users: users})
 }
 
-// edit recalls or edits a message: it changes the stored message and
-// stores an OPER message in its conversation, so that every device, online
-// or not, learns of it in order.
+// edit recalls or edits a message: it stores an OPER message in its
+// conversation, so that every device, online or not, learns of it in
+// order, and changes the stored message. The OPER message comes first:
+// its client_mid dedupes a resend, which must not append twice.
 func (c *Core) edit(ctx context.Context, from Sender, op Op, target imgate.Message, now time.Time) (OpResult, error) {
 	if err := c.mayEdit(ctx, from, op.Type, target, now); err != nil {
 		return OpResult{}, err
 	}
-	updated, err := c.store.UpdateMessage(ctx, from.App, target.ID, func(m *imgate.Message) error {
-		switch op.Type {
-		case imgate.OpRecall:
-			m.Recalled = true
-		case imgate.OpAppend:
-			m.Content += op.Content
-			m.EditedAt = now
-		case imgate.OpReplace:
-			m.Content, m.Config, m.Ext, m.EditedAt = op.Content, op.Config, op.Ext, now
+	if op.Type != imgate.OpRecall {
+		// An edit keeps the message within the limits of a send.
+		edited := target
+		if op.Type == imgate.OpAppend {
+			edited.Content += op.Content
+		} else {
+			edited.Content, edited.Config, edited.Ext = op.Content, op.Config, op.Ext
 		}
-		return nil
-	})
-	if err != nil {
-		return OpResult{}, err
+		if err := c.validate(edited); err != nil {
+			return OpResult{}, err
+		}
 	}
 	oper := imgate.Message{
 		Kind: target.Kind, To: target.To, Type: imgate.TypeOper, CType: imgate.CTypeCommand,
@@ -191,13 +189,34 @@ func (c *Core) edit(ctx context.Context, from Sender, op Op, target imgate.Messa
 		oper.To = target.From // the conversation, from the operator's side
 	}
 	if op.Type != imgate.OpRecall {
-		oper.Content, oper.Config, oper.Ext, oper.EditedAt = op.Content, op.Config, op.Ext, updated.EditedAt
+		oper.Content, oper.Config, oper.Ext, oper.EditedAt = op.Content, op.Config, op.Ext, now
 	}
-	out, _, err := c.enqueue(ctx, []imgate.Message{withSender(oper, from)})
+	out, dup, err := c.enqueue(ctx, []imgate.Message{withSender(oper, from)})
 	if err != nil {
 		return OpResult{}, err
 	}
-	return OpResult{ID: out[0].ID, At: out[0].At, EditedAt: updated.EditedAt}, nil
+	stored := out[0]
+	_, err = c.store.UpdateMessage(ctx, from.App, target.ID, func(m *imgate.Message) error {
+		// A resend applies the change only if the first attempt failed
+		// to: the message was not edited since the OPER was stored.
+		if dup[0] && op.Type != imgate.OpRecall && !m.EditedAt.Before(stored.EditedAt) {
+			return nil
+		}
+		switch op.Type {
+		case imgate.OpRecall:
+			m.Recalled = true
+		case imgate.OpAppend:
+			m.Content += op.Content
+			m.EditedAt = stored.EditedAt
+		case imgate.OpReplace:
+			m.Content, m.Config, m.Ext, m.EditedAt = op.Content, op.Config, op.Ext, stored.EditedAt
+		}
+		return nil
+	})
+	if err != nil {
+		return OpResult{}, err
+	}
+	return OpResult{ID: stored.ID, At: stored.At, EditedAt: stored.EditedAt}, nil
 }
 
 func withSender(m imgate.Message, from Sender) imgate.Message {

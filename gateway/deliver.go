@@ -90,6 +90,12 @@ func (s *session) push(e *delivery.Event, f *frames) {
 	conv := e.ConvFor(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.settled && len(s.pending) < maxPending {
+		// The cursors are loading from the read positions, which the
+		// user's own sends move: setup replays the event against them.
+		s.pending = append(s.pending, e)
+		return
+	}
 	c := s.cursors[conv]
 	if c == nil {
 		if !s.primed || conv.Kind == imgate.ConvGroup {
@@ -113,6 +119,36 @@ func (s *session) push(e *delivery.Event, f *frames) {
 	}
 }
 
+// maxPending bounds the events a session keeps while it loads its
+// cursors; beyond it they become NOTICEs.
+const maxPending = 1024
+
+// replayLocked pushes an event that came while the session was loading its
+// cursors. The device was logged in when it was published, so it is sent
+// even if the cursor, loaded from the user's read position, already
+// covers it (the user's other device sent it); a gap becomes a NOTICE.
+// s.mu is held.
+func (s *session) replayLocked(e *delivery.Event) {
+	conv := e.ConvFor(s.user)
+	c := s.cursors[conv]
+	if !s.primed || c == nil && conv.Kind == imgate.ConvGroup {
+		s.noticeLocked(conv)
+		return
+	}
+	if c == nil {
+		c = &cursor{}
+		s.cursors[conv] = c
+	}
+	if e.FirstSeq > c.seq+1 {
+		s.noticeLocked(conv)
+		return
+	}
+	f := &frames{e: e, cache: map[frameKey]outMsg{}}
+	if m, ok := f.get(s, conv); ok && s.enqueue(m) && e.LastSeq > c.seq {
+		c.seq, c.id, c.byRead = e.LastSeq, e.LastID, false
+	}
+}
+
 // noticeLocked tells the client that conv has news to pull, once until it
 // pulls. s.mu is held.
 func (s *session) noticeLocked(conv imgate.Conv) {
@@ -129,7 +165,14 @@ func (s *session) noticeLocked(conv imgate.Conv) {
 func (s *session) advance(conv imgate.Conv, seq, id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c := s.cursors[conv]; c != nil && c.seq+1 == seq {
+	c := s.cursors[conv]
+	if c == nil && s.primed && conv.Kind == imgate.ConvChat {
+		// A chat that began after the session loaded its conversations,
+		// as push takes it.
+		c = &cursor{}
+		s.cursors[conv] = c
+	}
+	if c != nil && c.seq+1 == seq {
 		c.seq, c.id, c.byRead = seq, id, false
 	}
 }

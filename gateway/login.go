@@ -1,12 +1,15 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
 )
 
@@ -40,6 +43,9 @@ func (s *session) login(ctx context.Context, appID string) bool {
 		s.deny(err)
 		return false
 	}
+	// Before the answer, so that what is sent to the user's groups once
+	// the device is logged in reaches it.
+	s.routeGroups(ctx)
 	s.send(xsync.Frame_PROVISION, &xsync.Provision{Status: ok(), Xid: &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn}})
 	return true
 }
@@ -137,27 +143,34 @@ func userAgent(p *xsync.Provision) string {
 	return ua
 }
 
-// setup readies a logged-in session for delivery: it routes the user's
-// groups to it, loads how far the device is in each conversation (the
-// user's read position), and sends the notices the device missed. Pushes
-// that arrive before the cursors are loaded become NOTICEs.
-func (s *session) setup(ctx context.Context) {
-	st := s.srv.store
-	groups, err := st.UserGroups(ctx, s.app, s.user)
+// routeGroups routes the user's groups to the session. Notice fetches
+// wait for it, so that a notice of a change after the groups were read
+// (a kick) is applied after them, not overridden by them.
+func (s *session) routeGroups(ctx context.Context) {
+	groups, err := s.srv.store.UserGroups(ctx, s.app, s.user)
 	if err != nil {
 		s.srv.log.Error("load groups", "user", s.user, "err", err)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, g := range groups {
 		s.groups[g] = true
 		s.srv.hub.subscribe(s, g)
 	}
-	s.mu.Unlock()
+	s.groupsReady = true
+}
+
+// setup readies a logged-in session for delivery: it loads how far the
+// device is in each conversation (the user's read position), replays
+// the pushes that arrived meanwhile against that, and sends the notices
+// the device missed.
+func (s *session) setup(ctx context.Context) {
+	st := s.srv.store
 	convs, err := st.Conversations(ctx, s.app, s.user)
+	s.mu.Lock()
 	if err != nil {
 		s.srv.log.Error("load conversations", "user", s.user, "err", err)
 	} else {
-		s.mu.Lock()
 		for _, c := range convs {
 			if s.cursors[c.Conv] != nil {
 				continue
@@ -178,8 +191,15 @@ func (s *session) setup(ctx context.Context) {
 			}
 		}
 		s.primed = true
-		s.mu.Unlock()
 	}
+	s.settled = true
+	pending := s.pending
+	s.pending = nil
+	slices.SortStableFunc(pending, func(a, b *delivery.Event) int { return cmp.Compare(a.FirstSeq, b.FirstSeq) })
+	for _, e := range pending {
+		s.replayLocked(e)
+	}
+	s.mu.Unlock()
 	s.fetchNotices()
 }
 

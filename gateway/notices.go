@@ -22,6 +22,11 @@ func noticeXID() *xsync.XID { return &xsync.XID{Uid: 0} }
 // so a burst of notices costs one fetch, not one per notice.
 func (s *session) fetchNotices() {
 	s.mu.Lock()
+	if !s.groupsReady {
+		// The login is routing the groups; setup fetches after that.
+		s.mu.Unlock()
+		return
+	}
 	if s.fetching {
 		s.fetchAgain = true
 		s.mu.Unlock()

@@ -72,8 +72,10 @@ func (s *session) target(ctx context.Context, to int64, typ xsync.MessageBody_Ty
 		return imgate.Conv{Kind: imgate.ConvChat, Peer: to}, nil
 	case xsync.MessageBody_GROUPCHAT:
 		return imgate.Conv{Kind: imgate.ConvGroup, Peer: to}, nil
+	case xsync.MessageBody_NORMAL:
+		return s.conv(ctx, to)
 	}
-	return s.conv(ctx, to)
+	return imgate.Conv{}, imgate.Errorf(imgate.CodeInvalidParameter, "unknown message type %d", typ)
 }
 
 // operate applies a MessageOperation. READ_ALL and READ_CANCEL name their

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
 )
 
@@ -41,7 +42,10 @@ type session struct {
 
 	// Delivery state, guarded by mu (held only for map work and enqueues).
 	mu          sync.Mutex
+	groupsReady bool                    // the user's groups are routed to the session
+	settled     bool                    // setup has loaded the cursors (or failed to)
 	primed      bool                    // cursors loaded after login
+	pending     []*delivery.Event       // Stored events that came before setup settled
 	cursors     map[imgate.Conv]*cursor // what the session was sent, by conversation
 	noticed     map[imgate.Conv]bool    // NOTICE sent, not pulled yet
 	groups      map[int64]bool          // groups routed to the session
