@@ -24,7 +24,19 @@ const (
 	// Notices events tell the users in Users that they have new notices
 	// to fetch.
 	Notices
+	// Kicks end the sessions Kick names, wherever they are.
+	Kicks
 )
+
+// Kick names sessions to end and the UserNotice that tells them why.
+type Kick struct {
+	User int64  `json:"user"`
+	SN   uint32 `json:"sn,omitempty"` // 0: every device of the user
+	// Session, when set, is the only session to end: one a login on
+	// another node replaced.
+	Session string `json:"session,omitempty"`
+	Notice  int    `json:"notice"` // an imgate.User* notice type
+}
 
 // Event is one change on the bus.
 type Event struct {
@@ -43,9 +55,12 @@ type Event struct {
 	FirstSeq, LastSeq, LastID int64
 	// Metas are what recipients are sent, in order.
 	Metas []*xsync.Meta
-	// Users are the recipients of a Live or Notices event. Stored events
-	// go to the conversation's users (a chat) or the group's members.
+	// Users are the recipients of a Live, Notices or Kicks event. Stored
+	// events go to the conversation's users (a chat) or the group's
+	// members.
 	Users []int64
+	// Kick is what a Kicks event ends.
+	Kick *Kick
 }
 
 // Recipients are whom a Stored event is routed to: users (both sides of a
@@ -74,12 +89,32 @@ func (e *Event) ConvFor(user int64) imgate.Conv {
 // the node's sessions. The gateway's Hub implements it.
 type Router interface {
 	Deliver(e *Event)
+	// Resync is called when the bus may have lost events (it was cut off
+	// from the other nodes and is back): the router must tell its sessions
+	// to pull what they may have missed.
+	Resync()
+}
+
+// Topic is what a node subscribes to: a user's events or a group's.
+type Topic struct {
+	App   string
+	Group bool
+	ID    int64
 }
 
 // Bus carries events to the Router of every node that has sessions of
 // their recipients. Publish must not block on slow sessions.
 type Bus interface {
 	Publish(ctx context.Context, e *Event) error
+	// Subscribe and Unsubscribe tell the bus which topics this node has
+	// sessions for: the router calls them when a user's or a group's first
+	// local session comes and when its last goes.
+	Subscribe(t Topic)
+	Unsubscribe(t Topic)
+	// Ready reports whether the bus reaches the other nodes: nil, or why
+	// not. Sends work either way (they are stored); pushes to other nodes
+	// do not.
+	Ready(ctx context.Context) error
 }
 
 // LocalBus is the bus of a single node: Publish hands the event straight
@@ -99,6 +134,15 @@ func (b *LocalBus) SetRouter(r Router) {
 	b.router = r
 	b.mu.Unlock()
 }
+
+// Subscribe does nothing: every event is local.
+func (b *LocalBus) Subscribe(Topic) {}
+
+// Unsubscribe does nothing.
+func (b *LocalBus) Unsubscribe(Topic) {}
+
+// Ready is always nil.
+func (b *LocalBus) Ready(context.Context) error { return nil }
 
 // Publish delivers e to the router, if any.
 func (b *LocalBus) Publish(_ context.Context, e *Event) error {

@@ -53,6 +53,12 @@ func (f *frames) get(s *session, conv imgate.Conv) (outMsg, bool) {
 // recipients (it implements delivery.Router). It never blocks: a session
 // whose queue is full is closed as slow and syncs when it comes back.
 func (h *Hub) Deliver(e *delivery.Event) {
+	if e.Kind == delivery.Kicks {
+		if e.Kick != nil {
+			h.kick(e.App, e.Kick)
+		}
+		return
+	}
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {
 		if e.FromDevice != 0 && s.user == e.From && s.sn == e.FromDevice {

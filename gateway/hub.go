@@ -3,8 +3,12 @@ package gateway
 import (
 	"context"
 	"hash/fnv"
+	"log/slog"
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/imgate/imgate/delivery"
 )
 
 // hubShards spreads users over independently locked shards, so that
@@ -28,9 +32,32 @@ type shard struct {
 
 // Hub is the registry of this node's logged-in sessions, by user. It
 // answers the REST API's questions about live connections (it implements
-// admin.Sessions).
+// admin.Sessions), and routes the bus's events to sessions (it implements
+// delivery.Router).
 type Hub struct {
 	shards [hubShards]shard
+
+	// Set by Attach before serving, read-only after.
+	bus      delivery.Bus
+	presence Presence // nil on a single node: the hub is the presence
+	node     string
+}
+
+// Presence is who is online on which node, across nodes
+// (delivery.RedisPresence).
+type Presence interface {
+	Login(ctx context.Context, app string, user int64, e delivery.PresenceEntry, max int) (replaced []delivery.PresenceEntry, ok bool, err error)
+	Refresh(ctx context.Context, refs []delivery.PresenceRef) error
+	Logout(ctx context.Context, app string, user int64, e delivery.PresenceEntry) error
+	Online(ctx context.Context, app string, user int64) (bool, error)
+	TTL() time.Duration
+}
+
+// Attach connects the hub to the bus its sessions' topics are subscribed
+// on and kicks are published on, and, on several nodes, to the shared
+// presence and this node's name. Call it before serving.
+func (h *Hub) Attach(bus delivery.Bus, presence Presence, node string) {
+	h.bus, h.presence, h.node = bus, presence, node
 }
 
 // NewHub returns an empty hub.
@@ -70,6 +97,9 @@ func (h *Hub) login(s *session, max int) (replaced []*session, ok bool) {
 	if len(kept) >= max {
 		return nil, false
 	}
+	if len(sh.users[k]) == 0 && h.bus != nil {
+		h.bus.Subscribe(delivery.Topic{App: s.app, ID: s.user})
+	}
 	sh.users[k] = append(kept, s)
 	return replaced, true
 }
@@ -88,6 +118,9 @@ func (h *Hub) logout(s *session) {
 		}
 	}
 	if len(list) == 0 {
+		if _, was := sh.users[k]; was && h.bus != nil {
+			h.bus.Unsubscribe(delivery.Topic{App: s.app, ID: s.user})
+		}
 		delete(sh.users, k)
 		return
 	}
@@ -113,6 +146,9 @@ func (h *Hub) subscribe(s *session, group int64) {
 	if set == nil {
 		set = make(map[*session]struct{})
 		sh.groups[k] = set
+		if h.bus != nil {
+			h.bus.Subscribe(delivery.Topic{App: s.app, Group: true, ID: group})
+		}
 	}
 	set[s] = struct{}{}
 }
@@ -123,9 +159,16 @@ func (h *Hub) unsubscribe(s *session, group int64) {
 	sh := h.shard(k)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	delete(sh.groups[k], s)
-	if len(sh.groups[k]) == 0 {
+	set, ok := sh.groups[k]
+	if !ok {
+		return
+	}
+	delete(set, s)
+	if len(set) == 0 {
 		delete(sh.groups, k)
+		if h.bus != nil {
+			h.bus.Unsubscribe(delivery.Topic{App: s.app, Group: true, ID: group})
+		}
 	}
 }
 
@@ -156,25 +199,79 @@ func (h *Hub) all() []*session {
 	return out
 }
 
-// Online reports whether any device of the user is logged in here.
-func (h *Hub) Online(_ context.Context, appID string, userID int64) (bool, error) {
-	return len(h.sessions(appID, userID)) > 0, nil
+// Online reports whether any device of the user is logged in, on any
+// node.
+func (h *Hub) Online(ctx context.Context, appID string, userID int64) (bool, error) {
+	if len(h.sessions(appID, userID)) > 0 {
+		return true, nil
+	}
+	if h.presence == nil {
+		return false, nil
+	}
+	return h.presence.Online(ctx, appID, userID)
 }
 
-// Kick sends the user's sessions of device sn (all when sn is 0) a
-// UserNotice of the type and closes them.
-func (h *Hub) Kick(_ context.Context, appID string, userID int64, sn uint32, notice int) error {
-	for _, s := range h.sessions(appID, userID) {
-		if sn == 0 || s.sn == sn {
-			s.kick(notice)
-		}
-	}
+// Kick sends the user's sessions of device sn (all when sn is 0), on
+// every node, a UserNotice of the type and closes them.
+func (h *Hub) Kick(ctx context.Context, appID string, userID int64, sn uint32, notice int) error {
+	k := &delivery.Kick{User: userID, SN: sn, Notice: notice}
+	h.publishKick(ctx, appID, k)
 	return nil
 }
 
-// closeAll closes every session with the reason.
-func (h *Hub) closeAll(r closeReason) {
-	for _, s := range h.all() {
-		s.stop(r)
+// publishKick ends the sessions k names, wherever they are.
+func (h *Hub) publishKick(ctx context.Context, appID string, k *delivery.Kick) {
+	if h.bus == nil {
+		h.kick(appID, k)
+		return
+	}
+	_ = h.bus.Publish(ctx, &delivery.Event{Kind: delivery.Kicks, App: appID, Users: []int64{k.User}, Kick: k})
+}
+
+// forget removes a session from the shared presence.
+func (h *Hub) forget(ctx context.Context, s *session) {
+	if h.presence == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := h.presence.Logout(ctx, s.app, s.user, s.entry()); err != nil {
+		s.srv.log.Debug("presence logout failed; the entry expires", "err", err)
+	}
+}
+
+// Run keeps this node's sessions alive in the shared presence until ctx
+// ends: it refreshes their entries three times per TTL, so that they
+// outlive refreshes by a margin and a dead node's expire.
+func (h *Hub) Run(ctx context.Context, logger *slog.Logger) error {
+	if h.presence == nil {
+		return nil
+	}
+	t := time.NewTicker(h.presence.TTL() / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		var refs []delivery.PresenceRef
+		for _, s := range h.all() {
+			refs = append(refs, delivery.PresenceRef{App: s.app, User: s.user, Entry: s.entry()})
+		}
+		rctx, cancel := context.WithTimeout(ctx, h.presence.TTL()/3)
+		if err := h.presence.Refresh(rctx, refs); err != nil && ctx.Err() == nil {
+			logger.Warn("presence refresh failed", "err", err)
+		}
+		cancel()
+	}
+}
+
+// kick ends this node's sessions that k names.
+func (h *Hub) kick(appID string, k *delivery.Kick) {
+	for _, s := range h.sessions(appID, k.User) {
+		if (k.Session == "" || s.id == k.Session) && (k.SN == 0 || s.sn == k.SN) {
+			s.kick(k.Notice)
+		}
 	}
 }

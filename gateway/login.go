@@ -79,9 +79,30 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	}
 	s.app, s.user, s.sn, s.guid, s.tokenID = u.AppID, u.ID, d.SN, d.GUID, tokenID
 	s.noticeSent, s.noticeSaved = d.NoticeSeq, d.NoticeSeq
-	replaced, admitted := s.srv.hub.login(s, s.srv.cfg.MaxDevices)
+	tooMany := refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
+	hub := s.srv.hub
+	if hub.presence != nil {
+		// Across nodes: the device limit, and the same device logged in
+		// elsewhere, which is kicked where it is. Without Redis the node
+		// falls back to its own sessions.
+		elsewhere, admitted, err := hub.presence.Login(ctx, s.app, s.user, s.entry(), s.srv.cfg.MaxDevices)
+		switch {
+		case err != nil:
+			s.srv.log.Warn("presence unavailable; checking this node's devices only", "err", err)
+		case !admitted:
+			return tooMany
+		default:
+			for _, e := range elsewhere {
+				if e.Node != hub.node {
+					hub.publishKick(ctx, s.app, &delivery.Kick{User: s.user, Session: e.Session, Notice: imgate.UserKickBySameDevice})
+				}
+			}
+		}
+	}
+	replaced, admitted := hub.login(s, s.srv.cfg.MaxDevices)
 	if !admitted {
-		return refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
+		hub.forget(ctx, s)
+		return tooMany
 	}
 	for _, o := range replaced {
 		o.kick(imgate.UserKickBySameDevice)
@@ -206,6 +227,7 @@ func (s *session) setup(ctx context.Context) {
 // logout unregisters the session and stores its notice cursor.
 func (s *session) logout(ctx context.Context) {
 	s.srv.hub.logout(s)
+	s.srv.hub.forget(ctx, s)
 	s.mu.Lock()
 	groups := s.groups
 	s.groups = map[int64]bool{}

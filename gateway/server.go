@@ -6,10 +6,12 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -80,16 +82,34 @@ type Server struct {
 	hub    *Hub
 	log    *slog.Logger
 	now    func() time.Time
+
+	// Every session, logged in or not, for draining.
+	mu       sync.Mutex
+	live     map[*session]struct{}
+	draining bool
+	running  sync.WaitGroup
 }
 
 // New returns a gateway registering its sessions in hub, which must be
 // the router of core's bus, and taking what clients send to core.
 func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
-	return &Server{cfg: cfg.withDefaults(), core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now}
+	return &Server{
+		cfg: cfg.withDefaults(), core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
+		live: map[*session]struct{}{},
+	}
 }
 
 // ServeHTTP upgrades the request and runs the session until it ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		http.Error(w, "draining: connect to another node", http.StatusServiceUnavailable)
+		return
+	}
+	s.running.Add(1)
+	s.mu.Unlock()
+	defer s.running.Done()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols: []string{SubprotocolBinary, SubprotocolJSON},
 		// MaxIM's SDKs run in browsers and mini-programs served from the
@@ -105,12 +125,52 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c = jsonCodec{}
 	}
 	sess := newSession(s, conn, c)
+	s.mu.Lock()
+	s.live[sess] = struct{}{}
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		sess.stop(closeShutdown)
+	}
+	defer func() {
+		s.mu.Lock()
+		delete(s.live, sess)
+		s.mu.Unlock()
+	}()
 	sess.run(r.Context(), r.URL.Query().Get("app_id"))
 }
 
-// Shutdown closes every session with 1001 (going away), so clients
-// reconnect elsewhere.
-func (s *Server) Shutdown() { s.hub.closeAll(closeShutdown) }
+// Shutdown refuses new connections and closes every session with 1001
+// (going away), so clients reconnect to another node. Wait waits until
+// they have ended.
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	s.draining = true
+	live := make([]*session, 0, len(s.live))
+	for sess := range s.live {
+		live = append(live, sess)
+	}
+	s.mu.Unlock()
+	for _, sess := range live {
+		sess.stop(closeShutdown)
+	}
+}
+
+// Wait waits until every session has ended (its last frames written,
+// its state saved), or ctx ends.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("gateway: sessions still open: %w", ctx.Err())
+	}
+}
 
 // isClosed tells a peer's close or a dropped connection from a failure
 // worth logging.

@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -25,6 +27,8 @@ type session struct {
 	conn  *websocket.Conn
 	codec codec
 	w     *writer
+
+	id string // unique across nodes: presence and kicks name sessions by it
 
 	// Set by login, read-only after.
 	app     string
@@ -66,7 +70,15 @@ func newSession(srv *Server, conn *websocket.Conn, c codec) *session {
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	s.id = hex.EncodeToString(id[:])
 	return s
+}
+
+// entry is the session in the shared presence.
+func (s *session) entry() delivery.PresenceEntry {
+	return delivery.PresenceEntry{Session: s.id, SN: s.sn, GUID: s.guid, Node: s.srv.hub.node}
 }
 
 // run serves the connection until the session ends. The writer

@@ -41,6 +41,10 @@ redis() {
 
 tools() {
   command -v protoc >/dev/null || install protobuf-compiler
+  # The cluster tests start Redis servers of their own (to restart one,
+  # and to build a Redis Cluster), even where a Redis already answers.
+  command -v redis-server >/dev/null || install redis-server
+  command -v redis-cli >/dev/null || install redis-tools
 }
 
 postgres

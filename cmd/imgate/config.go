@@ -115,6 +115,20 @@ func (f *flagSet) durationVar(p *time.Duration, name, envName string, def time.D
 	f.fromEnv(envName, func(v string) error { return parseDuration(p, v) })
 }
 
+// boolVar is a flag without a value (--name, or --name=false); the
+// environment variable takes true, 1, false or 0.
+func (f *flagSet) boolVar(p *bool, name, envName string, usage string) {
+	f.BoolVar(p, name, false, fmt.Sprintf("%s (env %s)", usage, envName))
+	f.fromEnv(envName, func(v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("not a boolean: %q", v)
+		}
+		*p = b
+		return nil
+	})
+}
+
 func (f *flagSet) fromEnv(name string, set func(string) error) {
 	if v := f.getenv(name); v != "" {
 		if err := set(v); err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgate/imgate"
@@ -30,6 +31,17 @@ type serveConfig struct {
 	drain        time.Duration
 	gateway      gateway.Config
 	delivery     delivery.Config
+	redis        redisConfig
+}
+
+// redisConfig is the multi-node part of serve's configuration.
+type redisConfig struct {
+	url         string
+	cluster     bool
+	prefix      string
+	node        string
+	presenceTTL time.Duration
+	probe       time.Duration
 }
 
 func (e env) serve(ctx context.Context, args []string) error {
@@ -54,6 +66,13 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
 	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
 	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 2, "transactions storing messages at once")
+	rc := &c.redis
+	fs.StringVar(&rc.url, "redis", e.getenv("IMGATE_REDIS"), "Redis URL (redis://host:6379/0); set it to run several nodes as one (env IMGATE_REDIS)")
+	fs.boolVar(&rc.cluster, "redis-cluster", "IMGATE_REDIS_CLUSTER", "--redis names a Redis Cluster (redis://host1:port?addr=host2:port&addr=…); the bus uses sharded pub/sub")
+	fs.StringVar(&rc.prefix, "redis-prefix", e.str("IMGATE_REDIS_PREFIX", "imgate"), "prefix of imgate's Redis keys and channels (env IMGATE_REDIS_PREFIX)")
+	fs.StringVar(&rc.node, "node", e.getenv("IMGATE_NODE"), "this node's name on the bus; empty: random (env IMGATE_NODE)")
+	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online")
+	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
 	var frame, queue int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
 	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
@@ -82,7 +101,12 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 		return err
 	}
 	hub := gateway.NewHub()
-	core := delivery.New(c.delivery, store, delivery.NewLocalBus(hub), logger)
+	bus, closeBus, err := newBus(c.redis, hub, logger)
+	if err != nil {
+		return err
+	}
+	defer closeBus()
+	core := delivery.New(c.delivery, store, bus, logger)
 	defer core.Close()
 	gw := gateway.New(c.gateway, core, tokens, hub, logger)
 	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, core, tokens, hub, logger)
@@ -92,7 +116,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
 	srv := &http.Server{
-		Handler:           routes(api, gw, store),
+		Handler:           routes(api, gw, store, bus),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -106,15 +130,26 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 		return nil
 	})
 	g.Go(func() error { return pruneTokens(ctx, tokens, logger) })
+	g.Go(func() error { return hub.Run(ctx, logger) })
 	g.Go(func() error {
 		<-ctx.Done()
-		logger.Info("imgate shutting down", "timeout", c.drain)
-		gw.Shutdown() // WebSocket sessions are hijacked: http.Server.Shutdown does not see them
+		logger.Info("imgate draining", "timeout", c.drain)
 		sctx, cancel := context.WithTimeout(context.Background(), c.drain)
 		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
+		// Stop accepting and let in-flight REST requests finish; close
+		// the WebSocket sessions (hijacked, so http.Server does not see
+		// them) with 1001 so that clients reconnect to another node. What
+		// sends are queued is stored when the core closes, after this.
+		httpDone := make(chan error, 1)
+		go func() { httpDone <- srv.Shutdown(sctx) }()
+		gw.Shutdown()
+		if err := gw.Wait(sctx); err != nil {
+			logger.Warn("drain deadline passed with sessions open", "err", err)
+		}
+		if err := <-httpDone; err != nil {
 			return fmt.Errorf("shut down http: %w", err)
 		}
+		logger.Info("imgate drained")
 		return nil
 	})
 	return g.Wait()
@@ -122,7 +157,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 
 // routes puts the health probes and the WebSocket gateway beside the REST
 // API.
-func routes(api, gw http.Handler, store imgate.Store) http.Handler {
+func routes(api, gw http.Handler, store imgate.Store, bus delivery.Bus) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -137,7 +172,15 @@ func routes(api, gw http.Handler, store imgate.Store) http.Handler {
 			fmt.Fprintln(w, "store: unreachable")
 			return
 		}
-		fmt.Fprintln(w, "store: ok")
+		if err := bus.Ready(ctx); err != nil {
+			// Sends still work (they are stored); devices on other nodes
+			// get them when they sync. Not ready, so that balancers and
+			// operators see it.
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "store: ok\nbus: degraded: %v\n", err)
+			return
+		}
+		fmt.Fprintln(w, "store: ok\nbus: ok")
 	})
 	mux.Handle("GET /ws", gw)
 	mux.Handle("/", api)
@@ -192,4 +235,41 @@ func (e env) migrate(ctx context.Context, args []string) error {
 			SchemaVersion int64 `json:"schema_version"`
 		}{v})
 	})
+}
+
+// newBus is the in-process bus, or with --redis the Redis bus and the
+// presence that let several nodes act as one.
+func newBus(c redisConfig, hub *gateway.Hub, logger *slog.Logger) (delivery.Bus, func(), error) {
+	if c.url == "" {
+		bus := delivery.NewLocalBus(hub)
+		hub.Attach(bus, nil, "")
+		return bus, func() {}, nil
+	}
+	var client redis.UniversalClient
+	if c.cluster {
+		opt, err := redis.ParseClusterURL(c.url)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--redis: %w", err)
+		}
+		client = redis.NewClusterClient(opt)
+	} else {
+		opt, err := redis.ParseURL(c.url)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--redis: %w", err)
+		}
+		client = redis.NewClient(opt)
+	}
+	bus, err := delivery.NewRedisBus(delivery.RedisConfig{
+		Prefix: c.prefix, Node: c.node, Sharded: c.cluster, ProbeInterval: c.probe,
+	}, client, hub, logger)
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	hub.Attach(bus, delivery.NewRedisPresence(client, c.prefix, c.presenceTTL), bus.Node())
+	logger.Info("bus on Redis", "node", bus.Node(), "cluster", c.cluster, "prefix", c.prefix)
+	return bus, func() {
+		bus.Close()
+		client.Close()
+	}, nil
 }

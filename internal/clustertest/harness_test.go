@@ -1,0 +1,325 @@
+// Package clustertest runs several imgate serve processes on one Postgres
+// and one Redis and checks that they behave as one server.
+package clustertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/internal/pgtest"
+)
+
+// binary builds imgate once for all tests.
+var binary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "imgate-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "imgate")
+	out, err := exec.Command("go", "build", "-race", "-o", bin, "../../cmd/imgate").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// redisServer is a Redis of the test's own, so that it can be restarted
+// and its command counts read without other tests' traffic.
+type redisServer struct {
+	t    *testing.T
+	port int
+	args []string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T, args ...string) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (scripts/services.sh installs it): %v", err)
+	}
+	r := &redisServer{t: t, port: freePort(t), args: args}
+	r.start()
+	t.Cleanup(r.kill)
+	return r
+}
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	dir := r.t.TempDir()
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir}, r.args...)
+	r.cmd = exec.Command("redis-server", args...)
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	c := redis.NewClient(&redis.Options{Addr: r.addr()})
+	defer c.Close()
+	eventually(r.t, 10*time.Second, "redis answers", func() bool { return c.Ping(context.Background()).Err() == nil })
+}
+
+func (r *redisServer) kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+func (r *redisServer) url() string  { return "redis://" + r.addr() + "/0" }
+
+// node is one imgate serve process.
+type node struct {
+	t    *testing.T
+	name string
+	args []string
+	cmd  *exec.Cmd
+	http string // http://127.0.0.1:port
+	logs *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cluster is nodes sharing one Postgres database and one Redis.
+type cluster struct {
+	t      *testing.T
+	dsn    string
+	redis  []string // flags naming the Redis
+	app    string
+	admin  string
+	nodes  []*node
+	extras []string
+}
+
+// newCluster creates the app on a fresh database and starts n nodes with
+// the Redis flags and any extra serve flags.
+func newCluster(t *testing.T, n int, redisFlags []string, extra ...string) *cluster {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, dsn: pgtest.DSN(t), redis: redisFlags, extras: extra}
+	out, err := exec.Command(bin, "app", "create", "--id", "clusterapp", "--name", "cluster", "--postgres", c.dsn).Output()
+	if err != nil {
+		t.Fatalf("app create: %v", err)
+	}
+	var creds struct {
+		AppID       string `json:"app_id"`
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(out, &creds); err != nil {
+		t.Fatalf("app create printed %s", out)
+	}
+	c.app, c.admin = creds.AppID, creds.AccessToken
+	for i := range n {
+		c.start(fmt.Sprintf("n%d", i))
+	}
+	return c
+}
+
+// start starts a node and waits until it answers.
+func (c *cluster) start(name string) *node {
+	c.t.Helper()
+	bin, _ := binary()
+	port := freePort(c.t)
+	args := append([]string{"serve", "--postgres", c.dsn, "--listen", "127.0.0.1:" + strconv.Itoa(port),
+		"--node", name, "--password-cost", "4", "--log-level", "debug", "--send-rate", "100000", "--shutdown-timeout", "3s"}, c.redis...)
+	args = append(args, c.extras...)
+	n := &node{t: c.t, name: name, args: args, http: "http://127.0.0.1:" + strconv.Itoa(port), logs: &syncBuffer{}}
+	n.cmd = exec.Command(bin, args...)
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	if err := n.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() {
+		n.kill()
+		if c.t.Failed() {
+			c.t.Logf("logs of node %s:\n%s", n.name, lastLines(n.logs.String(), 40))
+		}
+	})
+	eventually(c.t, 20*time.Second, "node "+name+" answers", func() bool {
+		resp, err := http.Get(n.http + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	c.nodes = append(c.nodes, n)
+	return n
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// kill ends the node at once, as kill -9 does.
+func (n *node) kill() {
+	if n.cmd != nil && n.cmd.Process != nil {
+		n.cmd.Process.Kill()
+		n.cmd.Wait()
+	}
+}
+
+func (n *node) ws() string { return "ws" + strings.TrimPrefix(n.http, "http") + "/ws" }
+
+// rest calls a node's REST API and returns the envelope's code and data.
+func (c *cluster) rest(n *node, method, path, token string, extra map[string]string, body string) (int, json.RawMessage) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, n.http+path, strings.NewReader(body))
+	req.Header.Set("app_id", c.app)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("access-token", token)
+	}
+	for k, v := range extra {
+		req.Header[k] = []string{v}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var env struct {
+		Code int             `json:"code"`
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		c.t.Fatalf("%s %s: %s", method, path, raw)
+	}
+	return env.Code, env.Data
+}
+
+// user registers a user and returns its id and token.
+func (c *cluster) user(name string) (uint64, string) {
+	c.t.Helper()
+	n := c.nodes[0]
+	if code, data := c.rest(n, "POST", "/user/register/v2", "", nil, `{"username":"`+name+`","password":"pw"}`); code != 200 {
+		c.t.Fatalf("register %s: %d %s", name, code, data)
+	}
+	var tok struct {
+		Token  string `json:"token"`
+		UserID uint64 `json:"user_id"`
+	}
+	_, data := c.rest(n, "POST", "/token/user", "", nil, `{"name":"`+name+`","password":"pw"}`)
+	if err := json.Unmarshal(data, &tok); err != nil || tok.Token == "" {
+		c.t.Fatalf("token of %s: %s", name, data)
+	}
+	return tok.UserID, tok.Token
+}
+
+// device is a logged-in session on one node.
+type device struct {
+	*client.Session
+	xid *xsync.XID
+}
+
+// login connects a device of the user to a node; it fails the test unless
+// the login succeeds.
+func (c *cluster) login(n *node, uid uint64, tok, guid string, sn uint32) *device {
+	c.t.Helper()
+	d, st := c.tryLogin(n, uid, tok, guid, sn)
+	if st.GetCode() != xsync.Status_OK {
+		c.t.Fatalf("login of %d on %s: %v", uid, n.name, st)
+	}
+	return d
+}
+
+func (c *cluster) tryLogin(n *node, uid uint64, tok, guid string, sn uint32) (*device, *xsync.Status) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := client.Dial(ctx, n.ws(), client.Options{})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p, err := conn.Login(ctx, uid, sn, tok, guid)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if p.Status.GetCode() != xsync.Status_OK {
+		conn.Close()
+		return nil, p.Status
+	}
+	c.t.Cleanup(func() { conn.Close() })
+	return &device{Session: client.Start(conn, false), xid: p.Xid}, p.Status
+}
+
+// waitConv waits until the device holds n metas of a conversation.
+func (d *device) waitConv(t *testing.T, uid uint64, n int, within time.Duration) []*xsync.Meta {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	var got []*xsync.Meta
+	err := d.Wait(ctx, func(v client.View) bool {
+		got = v.Conv(uid)
+		return len(got) >= n
+	})
+	if err != nil {
+		t.Fatalf("device %v: %d of %d metas of %d: %v", d.xid, len(got), n, uid, err)
+	}
+	return got
+}
+
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("never: %s", what)
+}
+
+func num(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func text(typ xsync.MessageBody_Type, content string) *xsync.MessageBody {
+	return &xsync.MessageBody{Type: typ, Ctype: xsync.MessageBody_TEXT, Content: content}
+}

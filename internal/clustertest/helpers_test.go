@@ -1,0 +1,5 @@
+package clustertest
+
+import "google.golang.org/protobuf/proto"
+
+func protoUnmarshal(b []byte, m proto.Message) error { return proto.Unmarshal(b, m) }
