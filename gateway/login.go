@@ -63,14 +63,15 @@ func (s *session) deny(err error) {
 
 // authenticate checks the credentials of a PROVISION, records the device
 // and registers the session in the hub.
-func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID string) error {
+func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID string) (refusedErr error) {
 	u, tokenID, err := s.credentials(ctx, p, appID)
 	if err != nil {
 		return err
 	}
+	loginAt := s.srv.now()
 	d, err := s.srv.store.RegisterDevice(ctx, imgate.Device{
 		AppID: u.AppID, UserID: u.ID, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
-		Platform: imgate.Platform(p.OsType), UserAgent: userAgent(p), LastLoginAt: s.srv.now(),
+		Platform: imgate.Platform(p.OsType), UserAgent: userAgent(p), LastLoginAt: loginAt,
 	})
 	if imgate.ErrorCode(err) == imgate.CodeInvalidParameter {
 		return refused(xsync.Status_INVALID_PARAMETER, imgate.ErrorMessage(err))
@@ -80,6 +81,17 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	s.app, s.user, s.sn, s.guid, s.tokenID = u.AppID, u.ID, d.SN, d.GUID, tokenID
 	s.noticeSent, s.noticeSaved = d.NoticeSeq, d.NoticeSeq
 	tooMany := refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
+	if d.CreatedAt.UnixMilli() == loginAt.UnixMilli() {
+		// A device this login created is forgotten if the login is
+		// refused: the device list shows devices that logged in.
+		defer func() {
+			if refusedErr != nil {
+				if err := s.srv.store.DeleteDevice(context.WithoutCancel(ctx), u.AppID, u.ID, d.SN); err != nil {
+					s.srv.log.Warn("forget refused device", "user", u.ID, "err", err)
+				}
+			}
+		}()
+	}
 	hub := s.srv.hub
 	if hub.presence != nil {
 		// Across nodes: the device limit, and the same device logged in

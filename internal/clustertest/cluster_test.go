@@ -72,13 +72,19 @@ func crossNode(t *testing.T, c *cluster) {
 			t.Fatalf("group send: %v %v", dl, err)
 		}
 	}
+	// ...and a group message sent over REST on C.
+	code, data = c.rest(cn, "POST", "/message/send", c.admin, nil,
+		`{"targets":[`+num(g)+`],"type":2,"content":"g5","content_type":0,"from_user_id":`+num(uids[0])+`}`)
+	if code != 200 {
+		t.Fatalf("group send on C: %d %s", code, data)
+	}
 	for _, d := range []*device{d1, d2, d3, d4a, d4c} {
-		got := d.waitConv(t, g, 5, 10*time.Second)
+		got := d.waitConv(t, g, 6, 10*time.Second)
 		var texts []string
 		for _, m := range got {
 			texts = append(texts, bodyOf(t, m).Content)
 		}
-		if strings.Join(texts, ",") != "g0,g1,g2,g3,g4" {
+		if strings.Join(texts, ",") != "g0,g1,g2,g3,g4,g5" {
 			t.Errorf("device %v: %v", d.xid, texts)
 		}
 		d.Read(func(v client.View) {
@@ -115,6 +121,11 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	tablet := c.login(b, uid, tok, "tablet", 0)
 	if _, st := c.tryLogin(cn, uid, tok, "laptop", 0); st.GetCode() != xsync.Status_TOO_MANY_DEVICES {
 		t.Errorf("a third device on C: %v, want TOO_MANY_DEVICES", st)
+	}
+	// The device list, asked on C, has the devices of A and B.
+	code, data := c.rest(cn, "GET", "/user/device/list", tok, nil, "")
+	if code != 200 || strings.Count(string(data), `"device_sn":`) != 2 {
+		t.Errorf("device list on C: %d %s, want the 2 devices", code, data)
 	}
 	// The same device (guid) logging in on C kicks its session on A.
 	phone := c.login(cn, uid, tok, "phone", 0)
