@@ -54,6 +54,10 @@ const (
 	CodeQRCodeExpired        = 20025
 
 	CodeUnknownApp = 40000
+	// CodeDNSInvalidApp answers discovery (/v2/app_dns) of a missing or
+	// unknown app_id: the code MaxIM's web demo shows as "DNS: invalid
+	// AppID". Other paths answer CodeUnknownApp.
+	CodeDNSInvalidApp = 99998
 )
 
 // Error is a business error with a MaxIM code. Anything that is not an

@@ -56,6 +56,12 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func start(t *testing.T, s imgate.Store) *api {
 	t.Helper()
+	return startWith(t, s, admin.Config{PasswordCost: 4, MaxListLen: 50})
+}
+
+// startWith serves the REST API with the configuration.
+func startWith(t *testing.T, s imgate.Store, cfg admin.Config) *api {
+	t.Helper()
 	t.Cleanup(func() { s.Close() })
 	tokens, err := auth.New(s, auth.Config{Secret: []byte("test secret")}, nil)
 	if err != nil {
@@ -65,7 +71,7 @@ func start(t *testing.T, s imgate.Store) *api {
 	a.admin = a.newApp(a.app)
 	core := delivery.New(delivery.Config{}, s, delivery.NewLocalBus(nil), quiet())
 	t.Cleanup(core.Close)
-	api := admin.New(admin.Config{PasswordCost: 4, MaxListLen: 50}, core, tokens, nil, quiet())
+	api := admin.New(cfg, core, tokens, nil, quiet())
 	t.Cleanup(api.Close) // before core.Close: a broadcast may still be sending
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

@@ -23,6 +23,7 @@ func (s *Server) routes() {
 	s.groupRoutes()
 	s.groupExtraRoutes()
 	s.messageRoutes()
+	s.discoveryRoutes()
 }
 
 func (s *Server) tokenRoutes() {

@@ -26,6 +26,13 @@ type Config struct {
 	// PasswordCost is the bcrypt cost of stored passwords. Default 10;
 	// load tests may lower it to 4 to register users quickly.
 	PasswordCost int
+	// PublicURL is the scheme and host clients reach this server at, such
+	// as https://im.example.com, which discovery (/v2/app_dns) hands to
+	// MaxIM's SDKs. Empty: the scheme and Host of each discovery request.
+	PublicURL string
+	// Version is the server's version, shown by GET / and /app/config.
+	// Default "devel".
+	Version string
 }
 
 func (c Config) withDefaults() Config {
@@ -37,6 +44,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PasswordCost == 0 {
 		c.PasswordCost = bcrypt.DefaultCost
+	}
+	if c.Version == "" {
+		c.Version = "devel"
 	}
 	return c
 }
@@ -61,7 +71,8 @@ type Server struct {
 	sessions Sessions
 	log      *slog.Logger
 	router   *mux.Router
-	bg       background // work that outlives its request (broadcasts)
+	handler  http.Handler // router behind CORS
+	bg       background   // work that outlives its request (broadcasts)
 }
 
 // New returns the REST API over the core's store, sending messages
@@ -78,6 +89,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 		writeStatus(w, http.StatusMethodNotAllowed)
 	})
 	s.routes()
+	s.handler = allowCORS(s.router)
 	return s
 }
 
@@ -86,7 +98,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 func (s *Server) Close() { s.bg.close() }
 
 // ServeHTTP serves one REST request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // handle registers fn for the path and methods behind the access check.
 func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...string) {

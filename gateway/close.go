@@ -16,6 +16,7 @@ const (
 	closeSlow                            // write queue over its byte limit
 	closeProtocol                        // a malformed or unexpected frame
 	closeTooBig                          // a frame over MaxFrameBytes
+	closeFraming                         // a transport message outside what imgate speaks (Socket.IO)
 	closeWriteError                      // a write failed or timed out
 )
 
@@ -32,5 +33,6 @@ var closeTable = map[closeReason]struct {
 	closeSlow:         {4005, "slow consumer: too much unsent data"},
 	closeProtocol:     {websocket.StatusInvalidFramePayloadData, "malformed or unexpected frame"},
 	closeTooBig:       {websocket.StatusMessageTooBig, "frame too large"},
+	closeFraming:      {websocket.StatusProtocolError, "unsupported transport message"},
 	closeWriteError:   {websocket.StatusGoingAway, "write failed"},
 }

@@ -67,6 +67,8 @@ func restart(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", gw)
 	api := admin.New(admin.Config{PasswordCost: 4}, core, tokens, hub, quiet())
+	mux.Handle("/socket.io/", gw.SocketIO())
+	mux.Handle("GET /{$}", gw.Upgrades(api))
 	mux.Handle("/", api)
 	srv := httptest.NewServer(mux)
 	s := &server{t: t, http: srv, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", gw: gw, api: api, core: core, store: store, tokens: tokens, admin: adminTok}

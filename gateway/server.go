@@ -101,6 +101,32 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger 
 
 // ServeHTTP upgrades the request and runs the session until it ends.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.serve(w, r, s.acceptRaw)
+}
+
+// acceptRaw upgrades to XSYNC's own framing: one message, one frame,
+// binary or, with subprotocol xsync.json, JSON text.
+func (s *Server) acceptRaw(w http.ResponseWriter, r *http.Request) (transport, codec, bool) {
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols: []string{SubprotocolBinary, SubprotocolJSON},
+		// MaxIM's SDKs run in browsers and mini-programs served from the
+		// app's own origin; tokens, not origins, authenticate them.
+		InsecureSkipVerify: true,
+	})
+	if err != nil {
+		return nil, nil, false // Accept has answered the client
+	}
+	conn.SetReadLimit(s.cfg.MaxFrameBytes)
+	var c codec = binaryCodec{}
+	if conn.Subprotocol() == SubprotocolJSON {
+		c = jsonCodec{}
+	}
+	return rawTransport{conn}, c, true
+}
+
+// serve runs a session, until it ends, on the transport accept makes of
+// the request.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, accept func(http.ResponseWriter, *http.Request) (transport, codec, bool)) {
 	s.mu.Lock()
 	if s.draining {
 		s.mu.Unlock()
@@ -110,19 +136,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.running.Add(1)
 	s.mu.Unlock()
 	defer s.running.Done()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols: []string{SubprotocolBinary, SubprotocolJSON},
-		// MaxIM's SDKs run in browsers and mini-programs served from the
-		// app's own origin; tokens, not origins, authenticate them.
-		InsecureSkipVerify: true,
-	})
-	if err != nil {
-		return // Accept has answered the client
-	}
-	conn.SetReadLimit(s.cfg.MaxFrameBytes)
-	var c codec = binaryCodec{}
-	if conn.Subprotocol() == SubprotocolJSON {
-		c = jsonCodec{}
+	conn, c, ok := accept(w, r)
+	if !ok {
+		return
 	}
 	sess := newSession(s, conn, c)
 	s.mu.Lock()

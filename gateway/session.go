@@ -24,7 +24,7 @@ var errUnsupported = errors.New("compressed or encrypted frames are not supporte
 // goroutine.
 type session struct {
 	srv   *Server
-	conn  *websocket.Conn
+	conn  transport
 	codec codec
 	w     *writer
 
@@ -60,10 +60,11 @@ type session struct {
 
 	stopOnce sync.Once
 	reason   closeReason
+	detail   string        // replaces the reason's close text when set
 	done     chan struct{} // closed by stop
 }
 
-func newSession(srv *Server, conn *websocket.Conn, c codec) *session {
+func newSession(srv *Server, conn transport, c codec) *session {
 	s := &session{
 		srv: srv, conn: conn, codec: c, w: newWriter(srv.cfg.QueueBytes), done: make(chan struct{}),
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
@@ -85,7 +86,7 @@ func (s *session) entry() delivery.PresenceEntry {
 // goroutine owns closing: when the session stops it flushes what is
 // queued and sends the close frame, which also ends the reader's Read.
 func (s *session) run(ctx context.Context, appID string) {
-	defer s.conn.CloseNow()
+	defer s.conn.closeNow()
 	wdone := make(chan struct{})
 	go func() {
 		defer close(wdone)
@@ -119,13 +120,21 @@ func (s *session) writeLoop() {
 		return
 	}
 	c := closeTable[s.reason]
-	s.conn.Close(c.code, c.text)
+	text := c.text
+	if s.detail != "" {
+		text = clip(s.detail, maxCloseReason)
+	}
+	s.conn.close(c.code, text)
 }
 
 // stop ends the session with the reason; the first reason wins.
-func (s *session) stop(r closeReason) {
+func (s *session) stop(r closeReason) { s.stopWith(r, "") }
+
+// stopWith ends the session with the reason and, unless empty, detail
+// as the close frame's text.
+func (s *session) stopWith(r closeReason, detail string) {
 	s.stopOnce.Do(func() {
-		s.reason = r
+		s.reason, s.detail = r, detail
 		close(s.done)
 		s.cancel()
 	})
@@ -189,9 +198,12 @@ func (s *session) readLoop(ctx context.Context, idle *time.Timer) {
 
 // read reads one frame; on failure it says why the session must end.
 func (s *session) read(ctx context.Context) (xsync.Frame_Command, proto.Message, closeReason, error) {
-	typ, data, err := s.conn.Read(ctx)
+	typ, data, err := s.conn.read(ctx)
+	var fe *framingError
 	switch {
 	case err == nil:
+	case errors.As(err, &fe):
+		return noCommand, nil, closeFraming, err
 	case websocket.CloseStatus(err) == websocket.StatusMessageTooBig, isTooBig(err):
 		return noCommand, nil, closeTooBig, err
 	default:
@@ -221,6 +233,10 @@ func (s *session) refuse(cmd xsync.Frame_Command, reason closeReason, err error)
 		default:
 			s.send(xsync.Frame_SYNC, &xsync.SyncDL{Status: st})
 		}
+	}
+	if reason == closeFraming {
+		s.stopWith(reason, err.Error())
+		return
 	}
 	s.stop(reason)
 }

@@ -74,7 +74,7 @@ func (w *writer) take() []outMsg {
 // run writes queued messages, each within timeout, until done is closed;
 // then it writes what is still queued (a kick's notice, say) and returns.
 // It returns early when a write fails.
-func (w *writer) run(conn *websocket.Conn, timeout time.Duration, done <-chan struct{}) error {
+func (w *writer) run(conn transport, timeout time.Duration, done <-chan struct{}) error {
 	for {
 		stopping := false
 		select {
@@ -96,8 +96,8 @@ func (w *writer) run(conn *websocket.Conn, timeout time.Duration, done <-chan st
 	}
 }
 
-func (w *writer) write(conn *websocket.Conn, m outMsg, timeout time.Duration) error {
+func (w *writer) write(conn transport, m outMsg, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return conn.Write(ctx, m.typ, m.data)
+	return conn.write(ctx, m.typ, m.data)
 }

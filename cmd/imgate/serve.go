@@ -22,6 +22,7 @@ import (
 // serveConfig is everything serve reads from flags and the environment.
 type serveConfig struct {
 	listen       string
+	publicURL    string
 	secret       string
 	passwordCost int
 	maxBody      int
@@ -49,6 +50,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	sf := e.storeFlags(fs)
 	var c serveConfig
 	fs.StringVar(&c.listen, "listen", e.str("IMGATE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (env IMGATE_LISTEN)")
+	fs.StringVar(&c.publicURL, "public-url", e.getenv("IMGATE_PUBLIC_URL"), "scheme and host clients reach imgate at, e.g. https://im.example.com, given to MaxIM's SDKs by /v2/app_dns; empty: http://<listen address> (env IMGATE_PUBLIC_URL)")
 	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret; empty keeps a generated one in the store (env IMGATE_SECRET)")
 	fs.intVar(&c.passwordCost, "password-cost", "IMGATE_PASSWORD_COST", 10, "bcrypt cost of stored passwords, 4 to 31")
 	fs.intVar(&c.maxBody, "max-body-bytes", "IMGATE_MAX_BODY_BYTES", 1<<20, "largest REST request body")
@@ -83,6 +85,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
+	if err := checkPublicURL(c.publicURL); err != nil {
+		return err
+	}
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
 		return serveStore(ctx, c, store, logger)
 	})
@@ -109,19 +114,23 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	core := delivery.New(c.delivery, store, bus, logger)
 	defer core.Close()
 	gw := gateway.New(c.gateway, core, tokens, hub, logger)
-	api := admin.New(admin.Config{MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost}, core, tokens, hub, logger)
-	defer api.Close() // before core.Close: broadcasts still running send through the core
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
+	public := publicURL(c.publicURL, ln.Addr())
+	api := admin.New(admin.Config{
+		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
+		PublicURL: public, Version: version(),
+	}, core, tokens, hub, logger)
+	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
 		Handler:           routes(api, gw, store, bus),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("imgate listening", "addr", ln.Addr().String())
+	logger.Info("imgate listening", "addr", ln.Addr().String(), "public_url", public)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -155,9 +164,11 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	return g.Wait()
 }
 
-// routes puts the health probes and the WebSocket gateway beside the REST
-// API.
-func routes(api, gw http.Handler, store imgate.Store, bus delivery.Bus) http.Handler {
+// routes puts the health probes and the WebSocket gateway's three
+// entrances beside the REST API: XSYNC at /ws, Socket.IO (MaxIM's web
+// SDK) at /socket.io/, and raw XSYNC upgrades on / (the uni-app SDK),
+// where a plain GET is the REST API's status.
+func routes(api http.Handler, gw *gateway.Server, store imgate.Store, bus delivery.Bus) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -183,6 +194,8 @@ func routes(api, gw http.Handler, store imgate.Store, bus delivery.Bus) http.Han
 		fmt.Fprintln(w, "store: ok\nbus: ok")
 	})
 	mux.Handle("GET /ws", gw)
+	mux.Handle("/socket.io/", gw.SocketIO())
+	mux.Handle("GET /{$}", gw.Upgrades(api))
 	mux.Handle("/", api)
 	return mux
 }
@@ -251,12 +264,17 @@ func newBus(c redisConfig, hub *gateway.Hub, logger *slog.Logger) (delivery.Bus,
 		if err != nil {
 			return nil, nil, fmt.Errorf("--redis: %w", err)
 		}
+		// The bus and presence bound every call with a context deadline;
+		// without this go-redis ignores it and waits its own timeouts
+		// (and retries) on a Redis that does not answer.
+		opt.ContextTimeoutEnabled = true
 		client = redis.NewClusterClient(opt)
 	} else {
 		opt, err := redis.ParseURL(c.url)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--redis: %w", err)
 		}
+		opt.ContextTimeoutEnabled = true // as above
 		client = redis.NewClient(opt)
 	}
 	bus, err := delivery.NewRedisBus(delivery.RedisConfig{
