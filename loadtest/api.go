@@ -1,0 +1,181 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// api calls imgate's REST API with the app's admin token.
+type api struct {
+	base  string // http://host:port, no trailing slash
+	app   string
+	token string
+	hc    *http.Client
+}
+
+// envelope is MaxIM's answer: {code, data, message}.
+type envelope struct {
+	Code    int             `json:"code"`
+	Data    json.RawMessage `json:"data"`
+	Message string          `json:"message"`
+}
+
+// call makes one request acting as the user asUser (0: the app's
+// administrator) and decodes data into out (when not nil). A MaxIM code
+// other than 200 is an error.
+func (a *api) call(ctx context.Context, method, path string, asUser uint64, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("loadtest: encode %s: %w", path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return fmt.Errorf("loadtest: %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("app_id", a.app)
+	if a.token != "" {
+		req.Header.Set("access-token", a.token)
+	}
+	if asUser != 0 {
+		req.Header.Set("user_id", strconv.FormatUint(asUser, 10))
+	}
+	return a.do(req, out)
+}
+
+func (a *api) do(req *http.Request, out any) error {
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("loadtest: %s %s: %w", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("loadtest: %s %s: read answer: %w", req.Method, req.URL.Path, err)
+	}
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return fmt.Errorf("loadtest: %s %s: HTTP %d, not an envelope: %.200s", req.Method, req.URL.Path, resp.StatusCode, raw)
+	}
+	if env.Code != http.StatusOK {
+		return &codeError{path: req.URL.Path, code: env.Code, msg: env.Message}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return fmt.Errorf("loadtest: %s %s: decode data: %w", req.Method, req.URL.Path, err)
+	}
+	return nil
+}
+
+// codeError is an answer with a MaxIM code other than 200: the server
+// refused the request, as opposed to a request that got no answer.
+type codeError struct {
+	path string
+	code int
+	msg  string
+}
+
+func (e *codeError) Error() string {
+	return fmt.Sprintf("loadtest: %s: code %d: %s", e.path, e.code, e.msg)
+}
+
+// register registers users in one batch and returns their ids in the
+// order of names.
+func (a *api) register(ctx context.Context, names []string, password string) ([]uint64, error) {
+	type reg struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	list := make([]reg, len(names))
+	for i, n := range names {
+		list[i] = reg{n, password}
+	}
+	var out []struct {
+		UserID   uint64 `json:"user_id"`
+		Username string `json:"username"`
+		Success  bool   `json:"success"`
+		Reason   string `json:"reason"`
+	}
+	if err := a.call(ctx, http.MethodPost, "/user/register/batch", 0, map[string]any{"list": list}, &out); err != nil {
+		return nil, err
+	}
+	if len(out) != len(names) {
+		return nil, fmt.Errorf("loadtest: /user/register/batch answered %d entries for %d users", len(out), len(names))
+	}
+	ids := make([]uint64, len(out))
+	for i, r := range out {
+		if !r.Success {
+			return nil, fmt.Errorf("loadtest: register %s: %s", names[i], r.Reason)
+		}
+		ids[i] = r.UserID
+	}
+	return ids, nil
+}
+
+// userToken logs a user in by name and password and returns its token.
+func (a *api) userToken(ctx context.Context, name, password string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	body := map[string]string{"name": name, "password": password}
+	if err := a.call(ctx, http.MethodPost, "/token/user", 0, body, &out); err != nil {
+		return "", err
+	}
+	return out.Token, nil
+}
+
+// createGroup creates a group owned by owner, without other members.
+func (a *api) createGroup(ctx context.Context, owner uint64, name string) (uint64, error) {
+	var out struct {
+		GroupID uint64 `json:"group_id"`
+	}
+	body := map[string]any{"name": name, "type": 0, "user_list": []uint64{}}
+	if err := a.call(ctx, http.MethodPost, "/group/create", owner, body, &out); err != nil {
+		return 0, err
+	}
+	return out.GroupID, nil
+}
+
+// invite adds users to a group, acting as its owner.
+func (a *api) invite(ctx context.Context, owner, group uint64, users []uint64) error {
+	var out []struct {
+		UserID uint64 `json:"user_id"`
+		Result string `json:"result"`
+		Reason string `json:"reason"`
+	}
+	body := map[string]any{"group_id": group, "user_list": users}
+	if err := a.call(ctx, http.MethodPost, "/group/invite", owner, body, &out); err != nil {
+		return err
+	}
+	for _, r := range out {
+		if r.Result != "success" {
+			return fmt.Errorf("loadtest: invite user %d to group %d: %s", r.UserID, group, r.Reason)
+		}
+	}
+	return nil
+}
+
+// REST /message/send target types.
+const (
+	toUsers  = 1
+	toGroups = 2
+)
+
+// send sends a text message from a user through /message/send.
+func (a *api) send(ctx context.Context, from uint64, targetType int, to uint64, content string) error {
+	body := map[string]any{
+		"type": targetType, "targets": []uint64{to}, "content_type": 0, "content": content, "from_user_id": from,
+	}
+	return a.call(ctx, http.MethodPost, "/message/send", 0, body, nil)
+}

@@ -1,0 +1,198 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+// device is a user's logged-in device, run by a client.Session as an app
+// runs it: a NOTICE makes it pull with key 0.
+type device struct {
+	user user
+	sn   uint32
+	sess *client.Session
+	in   *inbox // what it must receive; nil when it receives nothing
+}
+
+func (d *device) xid() *xsync.XID { return &xsync.XID{Uid: d.user.id, DeviceSN: d.sn} }
+
+// dialers spreads connections over local source addresses, so that more
+// devices connect than one address has ephemeral ports.
+type dialers struct {
+	clients []*http.Client // a nil entry dials as the system picks
+	next    atomic.Uint64
+}
+
+// dialers picks the source addresses for n devices: 127.0.0.1..127.0.0.k
+// when the server's host is an IPv4 loopback address and more than one
+// is wanted, else the system's choice.
+func (r *Runner) dialers(n int) *dialers {
+	k := r.cfg.SourceAddrs
+	if k == 0 {
+		k = (n + portsPerAddr - 1) / portsPerAddr
+	}
+	ip := net.ParseIP(r.host.Hostname()).To4()
+	if k <= 1 || ip == nil || !ip.IsLoopback() {
+		return &dialers{clients: []*http.Client{nil}}
+	}
+	k = min(k, 254)
+	d := &dialers{clients: make([]*http.Client, k)}
+	for i := range d.clients {
+		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(i+1))}, Timeout: 10 * time.Second}
+		d.clients[i] = &http.Client{Transport: &http.Transport{DialContext: nd.DialContext}}
+	}
+	return d
+}
+
+func (d *dialers) pick() *http.Client {
+	return d.clients[(d.next.Add(1)-1)%uint64(len(d.clients))]
+}
+
+// connect logs a device in for each user, Concurrency at a time. With
+// strict, the first failure ends it with an error; otherwise failed
+// devices are nil in the answer and counted.
+func (r *Runner) connect(ctx context.Context, us []user, strict bool) ([]*device, Connect, error) {
+	bar := r.bars.bar(int64(len(us)), "connect", "devices")
+	defer end(bar)
+	dl := r.dialers(len(us))
+	devs := make([]*device, len(us))
+	var failed atomic.Int64
+	var firstErr error
+	var once sync.Once
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.cfg.Concurrency)
+	for i, u := range us {
+		g.Go(func() error {
+			d, err := r.login(gctx, u, dl.pick())
+			if err != nil {
+				failed.Add(1)
+				once.Do(func() { firstErr = err })
+				if strict {
+					return err
+				}
+				return nil
+			}
+			devs[i] = d
+			bar.Add(1)
+			return nil
+		})
+	}
+	err := g.Wait()
+	elapsed := time.Since(start)
+	c := Connect{
+		Devices: len(us) - int(failed.Load()), Failed: int(failed.Load()), SourceAddrs: len(dl.clients),
+		Seconds: elapsed.Seconds(), PerSecond: float64(len(us)-int(failed.Load())) / elapsed.Seconds(),
+	}
+	if firstErr != nil {
+		c.FirstError = firstErr.Error()
+	}
+	if err != nil {
+		closeAll(devs)
+		return nil, c, err
+	}
+	return devs, c, nil
+}
+
+// login dials, logs in with the user's token, starts the session and
+// sends the first heartbeat, as MaxIM's SDKs do.
+func (r *Runner) login(ctx context.Context, u user, hc *http.Client) (*device, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := client.DialHTTP(ctx, r.ws, client.Options{}, hc)
+	if err != nil {
+		return nil, err
+	}
+	p, err := conn.Login(ctx, u.id, 0, u.token, "loadtest-"+u.name)
+	if err == nil && p.GetStatus().GetCode() != xsync.Status_OK {
+		err = fmt.Errorf("loadtest: login of %s refused: %s %s", u.name, p.GetStatus().GetCode(), p.GetStatus().GetReason())
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	d := &device{user: u, sn: p.GetXid().GetDeviceSN(), sess: client.Start(conn, false)}
+	if err := d.sess.Unread(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// heartbeatEvery is how often MaxIM's SDKs send UNREAD.
+const heartbeatEvery = 50 * time.Second
+
+// heartbeat keeps devices from the server's idle timeout until ctx ends.
+func heartbeat(ctx context.Context, devs []*device) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, d := range devs {
+			if ctx.Err() != nil {
+				return
+			}
+			if d != nil {
+				beat(d)
+			}
+		}
+	}
+}
+
+// beat sends one heartbeat. Its context is not the caller's: a write
+// cancelled midway closes the connection.
+func beat(d *device) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d.sess.Unread(ctx)
+}
+
+// disconnects counts devices whose connection has ended, with the first
+// reason.
+func disconnects(devs []*device) (int, string) {
+	n, first := 0, ""
+	for _, d := range devs {
+		if d == nil {
+			continue
+		}
+		select {
+		case <-d.sess.Done():
+		default:
+			continue
+		}
+		n++
+		if first == "" {
+			d.sess.Read(func(v client.View) {
+				first = fmt.Sprintf("device of %s: close status %d: %v", d.user.name, client.CloseStatus(v.Err()), v.Err())
+			})
+		}
+	}
+	return n, first
+}
+
+// closeAll closes every device's connection, many at a time, as each
+// waits for the server's close frame.
+func closeAll(devs []*device) {
+	var g errgroup.Group
+	g.SetLimit(256)
+	for _, d := range devs {
+		if d != nil {
+			g.Go(func() error { return d.sess.Conn().Close() })
+		}
+	}
+	g.Wait()
+}

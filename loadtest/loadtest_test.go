@@ -1,0 +1,189 @@
+package loadtest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/imgate/imgate/loadtest"
+)
+
+// server is an `imgate serve` subprocess on the embedded store, so that
+// the test needs only the binary's flags, not the packages behind them.
+type server struct {
+	url, app, token string
+}
+
+// binary builds imgate once for all tests, under binDir.
+var (
+	binDir string
+	binary = sync.OnceValues(func() (string, error) {
+		bin := filepath.Join(binDir, "imgate")
+		if out, err := exec.Command("go", "build", "-o", bin, "../cmd/imgate").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build: %v: %s", err, out)
+		}
+		return bin, nil
+	})
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "imgate-loadtest")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func startServer(t *testing.T) server {
+	t.Helper()
+	bin, err := binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(t.TempDir(), "data")
+	out, err := exec.Command(bin, "app", "create", "--id", "loadtest", "--name", "loadtest", "--data-dir", data).Output()
+	if err != nil {
+		t.Fatalf("app create: %v", err)
+	}
+	var creds struct {
+		AppID       string `json:"app_id"`
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(out, &creds); err != nil {
+		t.Fatalf("app create printed %s", out)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "serve", "--data-dir", data, "--listen", addr, "--password-cost", "4",
+		"--send-rate", "100000", "--log-level", "warn")
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("imgate serve logs:\n%s", logs.String())
+		}
+	})
+	s := server{url: "http://" + addr, app: creds.AppID, token: creds.AccessToken}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("imgate serve did not answer on %s", addr)
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestScenarios runs short chat and group scenarios against a real
+// imgate and requires every delivery exactly once and in order.
+func TestScenarios(t *testing.T) {
+	s := startServer(t)
+	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token, Grace: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	tests := []struct {
+		name   string
+		run    func(context.Context) (*loadtest.Report, error)
+		expect int64 // deliveries
+	}{
+		{"chat ws", func(ctx context.Context) (*loadtest.Report, error) {
+			return r.Chat(ctx, loadtest.Chat{Pairs: 20, Rate: 200, Duration: 3 * time.Second})
+		}, 600},
+		{"chat rest", func(ctx context.Context) (*loadtest.Report, error) {
+			return r.Chat(ctx, loadtest.Chat{Pairs: 10, Rate: 100, Duration: time.Second, Via: loadtest.ViaREST})
+		}, 100},
+		{"group ws", func(ctx context.Context) (*loadtest.Report, error) {
+			return r.Group(ctx, loadtest.Group{Members: 50, Rate: 20, Duration: 3 * time.Second})
+		}, 60 * 49},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := tt.run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var table strings.Builder
+			rep.WriteTable(&table)
+			t.Logf("report:\n%s", table.String())
+			d := rep.Deliveries
+			if d.Lost != 0 || d.Duplicates != 0 || d.OutOfOrder != 0 || d.Unexpected != 0 {
+				t.Errorf("lost %d, duplicates %d, out of order %d, unexpected %d; want none", d.Lost, d.Duplicates, d.OutOfOrder, d.Unexpected)
+			}
+			if d.Expected != tt.expect || d.Delivered != tt.expect {
+				t.Errorf("delivered %d of %d, want %d of %d", d.Delivered, d.Expected, tt.expect, tt.expect)
+			}
+			if rep.Latency.Count != tt.expect {
+				t.Errorf("latency recorded for %d deliveries, want %d", rep.Latency.Count, tt.expect)
+			}
+			if !rep.Pass {
+				t.Errorf("the run failed: %s", strings.Join(rep.Failures, "; "))
+			}
+		})
+	}
+}
+
+// TestIdle logs devices in over two source addresses and holds them.
+func TestIdle(t *testing.T) {
+	s := startServer(t)
+	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token, SourceAddrs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Idle(t.Context(), loadtest.Idle{Devices: 40, Duration: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(rep.Connect.Devices, rep.Connect.SourceAddrs, rep.Disconnects, rep.Pass); got != "40 2 0 true" {
+		t.Errorf("devices, source addresses, disconnects, pass = %s, want 40 2 0 true (%v)", got, rep.Failures)
+	}
+}

@@ -1,0 +1,103 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/imgate/imgate/client"
+)
+
+// run is a scenario's sending phase: who sends, who must receive.
+type run struct {
+	senders  []sender
+	from     []uint64  // the senders' user ids
+	watch    []*device // the devices that must receive, each with an inbox
+	all      []*device // every device online
+	fanout   int64     // devices that must receive each message
+	rate     float64
+	duration time.Duration
+	// pairs names, for the senders' outboxes, who must receive what.
+	pairs func(outs []*outbox) []pair
+}
+
+// settle is how long the run still watches for duplicates once every
+// expected delivery has arrived.
+const settle = time.Second
+
+// measure sends on schedule while the watched devices record what they
+// receive, waits for stragglers, and fills rep.
+func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
+	t := newTracker()
+	stopWatch := watch(ctx, x.watch, t)
+	hctx, stopBeat := context.WithCancel(ctx)
+	defer stopBeat()
+	go heartbeat(hctx, x.all)
+
+	p := newPacer(x.rate, x.duration)
+	bar := r.bars.bar(p.total*x.fanout, "deliver", "msgs")
+	bctx, stopBar := context.WithCancel(ctx)
+	barDone := make(chan struct{})
+	go func() {
+		defer close(barDone)
+		follow(bctx, bar, &t.received, func() string { return fmt.Sprintf("sent %d/%d, delivered", p.sent.Load(), p.total) })
+	}()
+	start := time.Now()
+	outs, send := p.run(ctx, x.senders, x.from)
+	r.await(ctx, t, send.Stored*x.fanout)
+	stopBar()
+	<-barDone
+	end(bar)
+	stopWatch()
+
+	rep.Disconnects, rep.FirstDisconnect = disconnects(x.all)
+	del := account(x.pairs(outs), x.watch)
+	if last := t.lastAt.Load(); last > 0 {
+		del.Seconds = time.Unix(0, last).Sub(start).Seconds()
+		del.PerSecond = float64(del.Delivered) / del.Seconds
+	}
+	rep.Send, rep.Deliveries, rep.Latency = &send, &del, t.latency()
+	rep.judge()
+}
+
+// watch makes each device record what it receives, as it receives it,
+// until the returned function is called; that function returns once the
+// devices have recorded everything they hold.
+func watch(ctx context.Context, devs []*device, t *tracker) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, d := range devs {
+		wg.Go(func() {
+			// The condition runs under the session's lock on every change
+			// and never holds: it only reads what is new.
+			d.sess.Wait(ctx, func(v client.View) bool { d.in.take(v, t); return false })
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		for _, d := range devs {
+			d.sess.Read(func(v client.View) { d.in.take(v, t) })
+		}
+	}
+}
+
+// await waits until want deliveries have arrived (then settle longer for
+// late duplicates), or Grace has passed, or ctx ends.
+func (r *Runner) await(ctx context.Context, t *tracker, want int64) {
+	grace := time.NewTimer(r.cfg.Grace)
+	defer grace.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for t.received.Load() < want {
+		select {
+		case <-ctx.Done():
+			return
+		case <-grace.C:
+			return
+		case <-tick.C:
+		}
+	}
+	sleepUntil(ctx, time.Now().Add(min(settle, r.cfg.Grace)))
+}

@@ -1,0 +1,222 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/imgate/imgate/gateway/xsync"
+)
+
+// Via is how senders send.
+type Via string
+
+// The ways to send.
+const (
+	ViaWS   Via = "ws"   // over the sender's WebSocket (XSYNC SyncUL)
+	ViaREST Via = "rest" // POST /message/send with the admin token and from_user_id
+)
+
+func (v Via) check() (Via, error) {
+	switch v {
+	case "":
+		return ViaWS, nil
+	case ViaWS, ViaREST:
+		return v, nil
+	}
+	return v, fmt.Errorf("loadtest: via %q: want ws or rest", v)
+}
+
+func checkRate(rate float64, d time.Duration) error {
+	if rate <= 0 || d <= 0 {
+		return fmt.Errorf("loadtest: the rate and the duration must be positive")
+	}
+	if int64(rate*d.Seconds()) < 1 {
+		return fmt.Errorf("loadtest: %g msgs/s for %s sends nothing", rate, d)
+	}
+	return nil
+}
+
+// Chat is one-to-one chat: Pairs pairs of users, the first of each pair
+// sending to the second, Rate messages per second in all for Duration.
+// Over WebSocket both devices of a pair are online; over REST only the
+// receivers (imgate lets users message non-friends, so no friendship is
+// made).
+type Chat struct {
+	Pairs    int
+	Rate     float64
+	Duration time.Duration
+	Via      Via
+}
+
+// Chat runs the chat scenario.
+func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
+	via, err := sc.Via.check()
+	if err != nil {
+		return nil, err
+	}
+	if sc.Pairs < 1 {
+		return nil, fmt.Errorf("loadtest: chat needs at least one pair")
+	}
+	if err := checkRate(sc.Rate, sc.Duration); err != nil {
+		return nil, err
+	}
+	rep := &Report{Scenario: "chat", Via: string(via), Users: 2 * sc.Pairs,
+		Params: map[string]any{"pairs": sc.Pairs, "rate": sc.Rate, "duration": sc.Duration.String(), "via": via}}
+	start := time.Now()
+	us, err := r.users(ctx, 2*sc.Pairs)
+	if err != nil {
+		return nil, err
+	}
+	rep.SetupSeconds = time.Since(start).Seconds()
+	from, to := us[:sc.Pairs], us[sc.Pairs:]
+	online := us
+	if via == ViaREST {
+		online = to
+	}
+	devs, conn, err := r.connect(ctx, online, true)
+	rep.Connect = conn
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(devs)
+	receivers := devs[len(devs)-sc.Pairs:]
+	senders := make([]sender, sc.Pairs)
+	ids := make([]uint64, sc.Pairs)
+	for i := range senders {
+		receivers[i].in = newInbox(from[i].id)
+		ids[i] = from[i].id
+		if via == ViaWS {
+			senders[i] = wsSender{dev: devs[i], to: to[i].id, typ: xsync.MessageBody_CHAT}
+		} else {
+			senders[i] = restSender{api: r.api, from: from[i].id, target: toUsers, to: to[i].id}
+		}
+	}
+	r.measure(ctx, rep, run{
+		senders: senders, from: ids, watch: receivers, all: devs, fanout: 1, rate: sc.Rate, duration: sc.Duration,
+		pairs: func(outs []*outbox) []pair {
+			ps := make([]pair, len(outs))
+			for i, o := range outs {
+				ps[i] = pair{o, receivers[i]}
+			}
+			return ps
+		},
+	})
+	return rep, nil
+}
+
+// Group is one group of Members users, all online; the owner sends Rate
+// messages per second to it for Duration, and each other member must
+// receive every one.
+type Group struct {
+	Members  int
+	Rate     float64
+	Duration time.Duration
+	Via      Via
+}
+
+// Group runs the group scenario.
+func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
+	via, err := sc.Via.check()
+	if err != nil {
+		return nil, err
+	}
+	if sc.Members < 2 {
+		return nil, fmt.Errorf("loadtest: a group needs at least two members")
+	}
+	if err := checkRate(sc.Rate, sc.Duration); err != nil {
+		return nil, err
+	}
+	rep := &Report{Scenario: "group", Via: string(via), Users: sc.Members,
+		Params: map[string]any{"members": sc.Members, "rate": sc.Rate, "duration": sc.Duration.String(), "via": via}}
+	start := time.Now()
+	us, err := r.users(ctx, sc.Members)
+	if err != nil {
+		return nil, err
+	}
+	gid, err := r.group(ctx, us[0], us[1:])
+	if err != nil {
+		return nil, err
+	}
+	rep.SetupSeconds = time.Since(start).Seconds()
+	devs, conn, err := r.connect(ctx, us, true)
+	rep.Connect = conn
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(devs)
+	receivers := devs[1:]
+	for _, d := range receivers {
+		d.in = newInbox(gid)
+	}
+	var s sender = wsSender{dev: devs[0], to: gid, typ: xsync.MessageBody_GROUPCHAT}
+	if via == ViaREST {
+		s = restSender{api: r.api, from: us[0].id, target: toGroups, to: gid}
+	}
+	r.measure(ctx, rep, run{
+		senders: []sender{s}, from: []uint64{us[0].id}, watch: receivers, all: devs,
+		fanout: int64(len(receivers)), rate: sc.Rate, duration: sc.Duration,
+		pairs: func(outs []*outbox) []pair {
+			ps := make([]pair, len(receivers))
+			for i, d := range receivers {
+				ps[i] = pair{outs[0], d}
+			}
+			return ps
+		},
+	})
+	return rep, nil
+}
+
+// Idle is Devices logged-in devices held for Duration, heartbeating as
+// MaxIM's SDKs do.
+type Idle struct {
+	Devices  int
+	Duration time.Duration
+}
+
+// Idle runs the idle scenario: it reports how fast the devices logged in
+// and whether all of them stayed connected.
+func (r *Runner) Idle(ctx context.Context, sc Idle) (*Report, error) {
+	if sc.Devices < 1 || sc.Duration < 0 {
+		return nil, fmt.Errorf("loadtest: idle needs devices and a duration")
+	}
+	rep := &Report{Scenario: "idle", Users: sc.Devices,
+		Params: map[string]any{"devices": sc.Devices, "duration": sc.Duration.String()}}
+	start := time.Now()
+	us, err := r.users(ctx, sc.Devices)
+	if err != nil {
+		return nil, err
+	}
+	rep.SetupSeconds = time.Since(start).Seconds()
+	devs, conn, err := r.connect(ctx, us, false)
+	rep.Connect = conn
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(devs)
+	hctx, stop := context.WithCancel(ctx)
+	go heartbeat(hctx, devs)
+	r.hold(ctx, sc.Duration)
+	stop()
+	rep.Disconnects, rep.FirstDisconnect = disconnects(devs)
+	rep.judge()
+	return rep, nil
+}
+
+// hold waits for d or until ctx ends, with a progress bar in seconds.
+func (r *Runner) hold(ctx context.Context, d time.Duration) {
+	bar := r.bars.bar(int64(d.Seconds()), "hold (s)", "")
+	defer end(bar)
+	deadline := time.Now().Add(d)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			bar.Add(1)
+		case <-time.After(time.Until(deadline)):
+		}
+	}
+}
