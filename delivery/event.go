@@ -57,7 +57,8 @@ type Event struct {
 	Metas []*xsync.Meta
 	// Users are the recipients of a Live, Notices or Kicks event. Stored
 	// events go to the conversation's users (a chat) or the group's
-	// members.
+	// members; a Stored chat event a node received on one user's channel
+	// has Users set to that user alone.
 	Users []int64
 	// Kick is what a Kicks event ends.
 	Kick *Kick
@@ -71,6 +72,8 @@ func (e *Event) Recipients() (users []int64, group int64) {
 		return e.Users, 0
 	case e.Conv.Kind == imgate.ConvGroup:
 		return nil, e.Conv.Peer
+	case len(e.Users) > 0:
+		return e.Users, 0
 	case e.Conv.Peer == e.From:
 		return []int64{e.From}, 0
 	}

@@ -70,10 +70,10 @@ func (p *RedisPresence) key(app string, user int64) string {
 	return p.prefix + ":p:{" + app + ":" + strconv.FormatInt(user, 10) + "}"
 }
 
-// loginScript drops expired entries and those of the same device (same
-// serial number, or same guid when one is given), refuses when the user
-// still has max devices online, and adds the new entry. It returns
-// {1|0, replaced members…}.
+// loginScript drops expired entries, refuses when the user has max other
+// devices online, and otherwise drops the entries of the same device (same
+// serial number, or same guid when one is given) and adds the new entry. A
+// refused login changes nothing else. It returns {1|0, replaced members…}.
 const loginScript = `
 local now, expiry, max = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local sn, guid, member = ARGV[4], ARGV[5], ARGV[6]
@@ -83,7 +83,6 @@ local kept = 0
 for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local msn, mguid = string.match(m, '^[^|]*|([^|]*)|[^|]*|(.*)$')
   if msn == sn or (guid ~= '' and mguid == guid) then
-    redis.call('ZREM', KEYS[1], m)
     table.insert(out, m)
   else
     kept = kept + 1
@@ -91,6 +90,9 @@ for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
 end
 if kept >= max then
   return {0}
+end
+for i = 2, #out do
+  redis.call('ZREM', KEYS[1], out[i])
 end
 redis.call('ZADD', KEYS[1], expiry, member)
 redis.call('PEXPIREAT', KEYS[1], expiry)
@@ -121,7 +123,10 @@ func (p *RedisPresence) Login(ctx context.Context, app string, user int64, e Pre
 	return replaced, true, nil
 }
 
-// Refresh extends the entries of live sessions, in one pipeline.
+// Refresh extends the entries of live sessions, in one pipeline. An entry
+// Redis lost (a restart without persistence, a failover) is added again:
+// the session is live. The caller removes the entries of sessions that
+// ended while it refreshed (see gateway.Hub.Run).
 func (p *RedisPresence) Refresh(ctx context.Context, refs []PresenceRef) error {
 	if len(refs) == 0 {
 		return nil
@@ -130,7 +135,7 @@ func (p *RedisPresence) Refresh(ctx context.Context, refs []PresenceRef) error {
 	pipe := p.client.Pipeline()
 	for _, r := range refs {
 		k := p.key(r.App, r.User)
-		pipe.ZAddXX(ctx, k, redis.Z{Score: float64(expiry.UnixMilli()), Member: r.Entry.member()})
+		pipe.ZAdd(ctx, k, redis.Z{Score: float64(expiry.UnixMilli()), Member: r.Entry.member()})
 		pipe.PExpireAt(ctx, k, expiry)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

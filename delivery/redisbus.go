@@ -38,7 +38,8 @@ type RedisConfig struct {
 	QueueLen int
 	// ProbeInterval is how often the bus publishes a probe to itself; a
 	// subscription that has not seen its probe for three intervals is
-	// torn down and made again. Default 2s.
+	// torn down and made again. Sharded, each shard's subscription
+	// connection has a probe channel of its own. Default 2s.
 	ProbeInterval time.Duration
 }
 
@@ -89,9 +90,14 @@ type RedisBus struct {
 	remakeAll bool           // remake every subscription
 	wake      chan struct{}
 	closed    bool
+	// A resync runs in a goroutine of its own (see resyncSoon).
+	resyncing, resyncAgain bool
 
-	lastProbe atomic.Int64 // unix ms of the last probe received
-	lastErr   atomic.Value // error string of the last publish failure, "" when fine
+	// probes holds the probe channels subscribed, each with the unix ms
+	// its probe was last received (*atomic.Int64): the node's one probe
+	// channel, or sharded one per shard subscription connection.
+	probes  sync.Map
+	lastErr atomic.Value // error string of the last publish failure, "" when fine
 
 	published, publishErrors, received, dropped, resubscribed atomic.Int64
 
@@ -117,7 +123,9 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 		stop: make(chan struct{}),
 	}
 	b.lastErr.Store("")
-	b.lastProbe.Store(time.Now().UnixMilli())
+	if !cfg.Sharded {
+		b.watchProbe(b.channel(Topic{ID: -1}))
+	}
 	for range cfg.Workers {
 		ch := make(chan *redis.Message, cfg.QueueLen)
 		b.workers = append(b.workers, ch)
@@ -140,8 +148,18 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 		defer b.wg.Done()
 		b.probeLoop()
 	}()
-	b.Subscribe(Topic{App: "", ID: -1}) // the probe channel
+	// The probe channel; sharded, it only keeps a subscription (and so
+	// its shard's probe) up while the node has no sessions.
+	b.Subscribe(Topic{App: "", ID: -1})
 	return b, nil
+}
+
+// watchProbe starts watching a probe channel, as if its probe had just
+// been received.
+func (b *RedisBus) watchProbe(ch string) {
+	last := &atomic.Int64{}
+	last.Store(time.Now().UnixMilli())
+	b.probes.Store(ch, last)
 }
 
 // Node is this node's name on the bus.
@@ -214,39 +232,69 @@ func (b *RedisBus) Publish(_ context.Context, e *Event) error {
 }
 
 // publishLoop publishes queued events, as many as are waiting in one
-// pipeline, until Close; then what is still queued.
+// pipeline, until Close; then what is still queued (see drainQueue).
 func (b *RedisBus) publishLoop() {
 	for {
 		var first pubItem
 		select {
+		case <-b.stop:
+			b.drainQueue()
+			return
+		default:
+		}
+		select {
 		case first = <-b.pub:
 		case <-b.stop:
-			for {
-				select {
-				case it := <-b.pub:
-					b.flush([]pubItem{it})
-				default:
-					return
-				}
-			}
+			b.drainQueue()
+			return
 		}
-		batch := []pubItem{first}
-	fill:
-		for len(batch) < 512 {
-			select {
-			case it := <-b.pub:
-				batch = append(batch, it)
-			default:
-				break fill
-			}
-		}
-		b.flush(batch)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		b.flush(ctx, b.fill(first))
+		cancel()
 	}
 }
 
-func (b *RedisBus) flush(batch []pubItem) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+// closeFlushTimeout bounds the publishing of what is queued when the bus
+// closes: a Redis that does not answer must not hold up a drain.
+const closeFlushTimeout = 2 * time.Second
+
+// drainQueue publishes what is queued when the bus closes, in pipelines.
+// Once publishing fails, or closeFlushTimeout has passed, the rest is
+// dropped and counted (devices on other nodes sync): a Redis that hangs
+// costs one failed pipeline, not one per queued event.
+func (b *RedisBus) drainQueue() {
+	ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
 	defer cancel()
+	for {
+		select {
+		case it := <-b.pub:
+			batch := b.fill(it)
+			if failing, _ := b.lastErr.Load().(string); failing != "" || ctx.Err() != nil {
+				b.dropped.Add(int64(len(batch)))
+				continue
+			}
+			b.flush(ctx, batch)
+		default:
+			return
+		}
+	}
+}
+
+// fill is a batch of first and what else is queued, up to 512 items.
+func (b *RedisBus) fill(first pubItem) []pubItem {
+	batch := []pubItem{first}
+	for len(batch) < 512 {
+		select {
+		case it := <-b.pub:
+			batch = append(batch, it)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (b *RedisBus) flush(ctx context.Context, batch []pubItem) {
 	pipe := b.client.Pipeline()
 	n := 0
 	for _, it := range batch {
@@ -362,6 +410,9 @@ func (b *RedisBus) manage() {
 				if s = subs[addr]; s == nil {
 					s = newSubscriber(b, addr)
 					subs[addr] = s
+					if b.cfg.Sharded {
+						b.probeShard(s)
+					}
 				}
 				owner[ch] = s
 				s.subscribe(ch)
@@ -407,44 +458,91 @@ func (b *RedisBus) shardOf(ch string) (string, error) {
 	return node.Options().Addr, nil
 }
 
+// probeShard subscribes a new shard subscription connection to a probe
+// channel of its own, one whose slot is on that shard, so that the probe
+// watches every connection and not only the one that happens to carry
+// the node's probe channel. Only the manager calls it.
+func (b *RedisBus) probeShard(s *subscriber) {
+	base := b.channel(Topic{ID: -1})
+	for i := range 4096 {
+		ch := base + "{" + strconv.Itoa(i) + "}" // the hash tag picks the slot
+		addr, err := b.shardOf(ch)
+		if err != nil {
+			b.log.Warn("bus: no probe for a shard", "shard", s.addr, "err", err)
+			return
+		}
+		if addr == s.addr {
+			s.probe = ch
+			b.watchProbe(ch)
+			s.listen(ch)
+			return
+		}
+	}
+	b.log.Warn("bus: no probe channel found for a shard", "shard", s.addr)
+}
+
 // Ready reports whether the bus publishes and receives: it fails while
 // publishing fails or while the node's own probes do not come back.
 func (b *RedisBus) Ready(ctx context.Context) error {
 	if msg, _ := b.lastErr.Load().(string); msg != "" {
 		return fmt.Errorf("bus: publishing fails: %s", msg)
 	}
-	if age := time.Since(time.UnixMilli(b.lastProbe.Load())); age > 3*b.cfg.ProbeInterval {
+	var oldest int64
+	b.probes.Range(func(_, v any) bool {
+		if last := v.(*atomic.Int64).Load(); oldest == 0 || last < oldest {
+			oldest = last
+		}
+		return true
+	})
+	if oldest == 0 {
+		return errors.New("bus: not subscribed yet")
+	}
+	if age := time.Since(time.UnixMilli(oldest)); age > 3*b.cfg.ProbeInterval {
 		return fmt.Errorf("bus: no probe received for %s", age.Round(time.Second))
 	}
 	return nil
 }
 
-// probeLoop publishes a probe to the node's own channel every interval and
-// remakes subscriptions that stopped receiving.
+// probeLoop publishes a probe to each probe channel every interval and
+// remakes the subscriptions when one stopped receiving. A channel is
+// silent if its probe had not come back for three intervals when this
+// round's probe was sent, so that the probe just sent cannot hide a
+// silence; subscriptions are remade only once Redis takes probes again.
 func (b *RedisBus) probeLoop() {
 	t := time.NewTicker(b.cfg.ProbeInterval)
 	defer t.Stop()
-	probe := b.channel(Topic{ID: -1})
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ProbeInterval)
-		var err error
-		if b.cfg.Sharded {
-			err = b.client.SPublish(ctx, probe, "probe").Err()
+		var failed error
+		silent := false
+		b.probes.Range(func(k, v any) bool {
+			ch := k.(string)
+			stale := time.Since(time.UnixMilli(v.(*atomic.Int64).Load())) > 3*b.cfg.ProbeInterval
+			ctx, cancel := context.WithTimeout(context.Background(), b.cfg.ProbeInterval)
+			defer cancel()
+			var err error
+			if b.cfg.Sharded {
+				err = b.client.SPublish(ctx, ch, "probe").Err()
+			} else {
+				err = b.client.Publish(ctx, ch, "probe").Err()
+			}
+			if err != nil {
+				failed = err
+			} else if stale {
+				silent = true
+			}
+			return true
+		})
+		if failed != nil {
+			b.lastErr.Store(failed.Error())
 		} else {
-			err = b.client.Publish(ctx, probe, "probe").Err()
+			b.lastErr.Store("")
 		}
-		cancel()
-		if err != nil {
-			b.lastErr.Store(err.Error())
-			continue
-		}
-		b.lastErr.Store("")
-		if time.Since(time.UnixMilli(b.lastProbe.Load())) > 3*b.cfg.ProbeInterval {
+		if silent {
 			b.log.Warn("bus subscriptions silent; reconnecting")
 			b.remake()
 		}
@@ -459,7 +557,11 @@ func (b *RedisBus) remake() {
 	b.remakeAll = true
 	b.queueLocked("")
 	b.mu.Unlock()
-	b.lastProbe.Store(time.Now().UnixMilli())
+	now := time.Now().UnixMilli()
+	b.probes.Range(func(_, v any) bool {
+		v.(*atomic.Int64).Store(now)
+		return true
+	})
 }
 
 func (b *RedisBus) resync() {
@@ -469,11 +571,40 @@ func (b *RedisBus) resync() {
 	}
 }
 
+// resyncSoon resyncs the router in a goroutine, so that a read loop does
+// not stop reading while the router tells every session; a request while
+// one runs makes it run once more.
+func (b *RedisBus) resyncSoon() {
+	b.mu.Lock()
+	if b.resyncing {
+		b.resyncAgain = true
+		b.mu.Unlock()
+		return
+	}
+	b.resyncing = true
+	b.mu.Unlock()
+	b.wg.Add(1) // the caller is counted, so Close has not returned
+	go func() {
+		defer b.wg.Done()
+		for {
+			b.resync()
+			b.mu.Lock()
+			if !b.resyncAgain {
+				b.resyncing = false
+				b.mu.Unlock()
+				return
+			}
+			b.resyncAgain = false
+			b.mu.Unlock()
+		}
+	}()
+}
+
 // dispatch hands a received message to the worker of its channel, or
 // drops it when that worker is behind: the receive loop never blocks.
 func (b *RedisBus) dispatch(m *redis.Message) {
-	if m.Channel == b.channel(Topic{ID: -1}) {
-		b.lastProbe.Store(time.Now().UnixMilli())
+	if last, ok := b.probes.Load(m.Channel); ok {
+		last.(*atomic.Int64).Store(time.Now().UnixMilli())
 		return
 	}
 	b.received.Add(1)
@@ -500,7 +631,25 @@ func (b *RedisBus) work(ch chan *redis.Message) {
 			if node == b.cfg.Node || b.router == nil {
 				continue // delivered locally when published
 			}
+			b.narrow(e, m.Channel)
 			b.router.Deliver(e)
+		}
+	}
+}
+
+// narrow restricts an event received on a user's channel to that user.
+// An event for several users is published on each one's channel, and a
+// node with sessions of more than one of them receives it once per
+// channel: each copy must reach only its own user's sessions.
+func (b *RedisBus) narrow(e *Event, channel string) {
+	users, group := e.Recipients()
+	if group != 0 || len(users) < 2 {
+		return
+	}
+	for _, u := range users {
+		if b.channel(Topic{App: e.App, ID: u}) == channel {
+			e.Users = []int64{u}
+			return
 		}
 	}
 }
@@ -512,7 +661,8 @@ type subscriber struct {
 	addr string
 
 	ps    *redis.PubSub
-	chans map[string]bool
+	chans map[string]bool // the channels of topics, not the probe's
+	probe string          // sharded: the probe channel of this connection
 	done  chan struct{}
 	once  sync.Once
 	// started is closed once a channel is subscribed: receiving before
@@ -537,11 +687,16 @@ func newSubscriber(b *RedisBus, addr string) *subscriber {
 	return s
 }
 
-// subscribe subscribes a channel and, the first time, starts receiving.
-// A failure leaves the channel in go-redis's set: it subscribes the set
-// again when it reconnects, and the probe remakes a silent connection.
+// subscribe subscribes a topic's channel.
 func (s *subscriber) subscribe(ch string) {
 	s.chans[ch] = true
+	s.listen(ch)
+}
+
+// listen subscribes a channel and, the first time, starts receiving.
+// A failure leaves the channel in go-redis's set: it subscribes the set
+// again when it reconnects, and the probe remakes a silent connection.
+func (s *subscriber) listen(ch string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
@@ -616,7 +771,7 @@ func (s *subscriber) receive() {
 			if broken {
 				broken = false
 				s.bus.log.Info("bus subscription restored")
-				s.bus.resync()
+				s.bus.resyncSoon()
 			}
 		}
 	}
@@ -626,5 +781,8 @@ func (s *subscriber) close() {
 	s.once.Do(func() {
 		close(s.done)
 		s.ps.Close()
+		if s.probe != "" {
+			s.bus.probes.Delete(s.probe)
+		}
 	})
 }

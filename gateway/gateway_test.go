@@ -473,7 +473,9 @@ func TestSlowReader(t *testing.T) {
 	if u := s.roundTrip(fast, xsync.Frame_UNREAD, &xsync.UnreadUL{}).(*xsync.UnreadDL); u.Status.GetCode() != xsync.Status_OK {
 		t.Errorf("the other session stalled: %v", u)
 	}
-	if code, _ := closed(t, slow); code != 4005 {
+	// 4005, or an abrupt close when the socket stayed full past the write
+	// timeout (a loaded machine), so that not even the close frame fit.
+	if code, _ := closed(t, slow); code != 4005 && code != -1 {
 		t.Errorf("slow session: close %d, want 4005", code)
 	}
 }

@@ -256,7 +256,8 @@ func (h *Hub) Run(ctx context.Context, logger *slog.Logger) error {
 		case <-t.C:
 		}
 		var refs []delivery.PresenceRef
-		for _, s := range h.all() {
+		live := h.all()
+		for _, s := range live {
 			refs = append(refs, delivery.PresenceRef{App: s.app, User: s.user, Entry: s.entry()})
 		}
 		rctx, cancel := context.WithTimeout(ctx, h.presence.TTL()/3)
@@ -264,6 +265,15 @@ func (h *Hub) Run(ctx context.Context, logger *slog.Logger) error {
 			logger.Warn("presence refresh failed", "err", err)
 		}
 		cancel()
+		// A session that ended since the list was taken may have removed
+		// its entry before the refresh added it again: remove it after.
+		// (A session stops before it logs out, so one that removes its
+		// entry after this check was not stopped at the check.)
+		for _, s := range live {
+			if s.ctx.Err() != nil {
+				h.forget(ctx, s)
+			}
+		}
 	}
 }
 

@@ -20,6 +20,33 @@ func (s *session) resync() {
 	for g := range s.groups {
 		s.noticeLocked(imgate.Conv{Kind: imgate.ConvGroup, Peer: g})
 	}
+	settled := s.settled
 	s.mu.Unlock()
 	s.fetchNotices()
+	if settled {
+		go s.noticeNewChats()
+	}
+}
+
+// noticeNewChats tells the client of the chats the session holds no
+// cursor for: they began while the bus was cut off, and their first
+// messages were lost with it. (Before setup settles, setup loads them.)
+func (s *session) noticeNewChats() {
+	convs, err := s.srv.store.Conversations(s.ctx, s.app, s.user)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.srv.log.Error("load conversations", "user", s.user, "err", err)
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return
+	}
+	for _, c := range convs {
+		if c.Conv.Kind == imgate.ConvChat && s.cursors[c.Conv] == nil {
+			s.noticeLocked(c.Conv)
+		}
+	}
 }

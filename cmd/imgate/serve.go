@@ -287,7 +287,22 @@ func newBus(c redisConfig, hub *gateway.Hub, logger *slog.Logger) (delivery.Bus,
 	hub.Attach(bus, delivery.NewRedisPresence(client, c.prefix, c.presenceTTL), bus.Node())
 	logger.Info("bus on Redis", "node", bus.Node(), "cluster", c.cluster, "prefix", c.prefix)
 	return bus, func() {
-		bus.Close()
+		// Closing publishes what is queued; on a Redis that does not
+		// answer, go-redis's connection handshake waits its own dial
+		// timeout whatever the deadline. Past a grace, closing the client
+		// fails those calls, so that a drain is not held up.
+		closed := make(chan struct{})
+		go func() {
+			bus.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(2 * time.Second):
+			logger.Warn("bus close: Redis does not answer; closing the connections")
+			client.Close()
+			<-closed
+		}
 		client.Close()
 	}, nil
 }
