@@ -95,4 +95,7 @@ func TestServeDiscovery(t *testing.T) {
 			t.Errorf("serve --public-url %s: %v, want an error naming the flag", bad, err)
 		}
 	}
+	if _, err := c.run("serve", "--node", "a|b"); err == nil || !strings.Contains(err.Error(), "--node") {
+		t.Errorf("serve --node a|b: %v, want an error naming the flag", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -87,6 +88,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	}
 	if err := checkPublicURL(c.publicURL); err != nil {
 		return err
+	}
+	if strings.ContainsAny(c.redis.node, "| \t\n") {
+		// Presence entries are "session|sn|node|guid".
+		return fmt.Errorf("--node %q: no '|' or whitespace in a node name", c.redis.node)
 	}
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
 		return serveStore(ctx, c, store, logger)
