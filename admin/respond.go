@@ -36,10 +36,11 @@ type sent struct{ MsgIDs []int64 }
 // it returns.
 type handlerFunc func(r *http.Request, c *call) (any, error)
 
-func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, route string, v any, err error) {
+// writeResult answers with v, or err, and returns the MaxIM code it
+// answered.
+func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, route string, v any, err error) int {
 	if err != nil {
-		s.writeError(w, r, route, err)
-		return
+		return s.writeError(w, r, route, err)
 	}
 	env := envelope{Code: imgate.CodeOK, Data: v}
 	switch v := v.(type) {
@@ -50,16 +51,19 @@ func (s *Server) writeResult(w http.ResponseWriter, r *http.Request, route strin
 		env = envelope{Code: imgate.CodeOK, Data: true, MsgIDs: v.MsgIDs}
 	}
 	writeJSON(w, http.StatusOK, env)
+	return imgate.CodeOK
 }
 
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, route string, err error) {
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, route string, err error) int {
 	code := imgate.ErrorCode(err)
 	if code == imgate.CodeStore {
+		s.cfg.Metrics.StoreError("request")
 		// Only internal errors are logged; business errors are the caller's.
 		s.log.ErrorContext(r.Context(), "request failed", "route", route, "method", r.Method, "err", err)
 	}
 	msg := imgate.ErrorMessage(err)
 	writeJSON(w, http.StatusOK, envelope{Code: code, Message: &msg})
+	return code
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

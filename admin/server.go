@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gorilla/mux"
 	"golang.org/x/crypto/bcrypt"
@@ -14,6 +15,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/metrics"
 )
 
 // Config holds the REST API's limits. Zero fields take the defaults.
@@ -33,6 +35,9 @@ type Config struct {
 	// Version is the server's version, shown by GET / and /app/config.
 	// Default "devel".
 	Version string
+	// Metrics counts requests by route, method and MaxIM code; nil counts
+	// into the void.
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -47,6 +52,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Version == "" {
 		c.Version = "devel"
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(nil)
 	}
 	return c
 }
@@ -84,9 +92,15 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 	}
 	s := &Server{cfg: cfg.withDefaults(), core: core, store: core.Notifying(core.Store()), tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter()}
 	s.bg.ctx, s.bg.stop = context.WithCancel(context.Background())
-	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeStatus(w, http.StatusNotFound) })
-	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		writeStatus(w, http.StatusNotFound)
+		s.cfg.Metrics.Request("unmatched", r.Method, http.StatusNotFound, time.Since(began))
+	})
+	s.router.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		writeStatus(w, http.StatusMethodNotAllowed)
+		s.cfg.Metrics.Request("unmatched", r.Method, http.StatusMethodNotAllowed, time.Since(began))
 	})
 	s.routes()
 	s.handler = allowCORS(s.router)
@@ -103,13 +117,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // handle registers fn for the path and methods behind the access check.
 func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...string) {
 	s.router.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
 		c, err := s.authorize(r, acc)
-		if err != nil {
-			s.writeError(w, r, path, err)
-			return
+		var v any
+		if err == nil {
+			v, err = fn(r, c)
 		}
-		v, err := fn(r, c)
-		s.writeResult(w, r, path, v, err)
+		code := s.writeResult(w, r, path, v, err)
+		s.cfg.Metrics.Request(path, r.Method, code, time.Since(began))
 	})).Methods(methods...)
 }
 

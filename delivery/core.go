@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/metrics"
 )
 
 // Config holds the core's limits. Zero fields take the defaults.
@@ -27,6 +28,8 @@ type Config struct {
 	// MaxMessageBytes bounds content, config, attachment and ext of one
 	// message together. Default 64 KiB.
 	MaxMessageBytes int
+	// Metrics counts what the core stores; nil counts into the void.
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +47,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 64 << 10
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(nil)
 	}
 	return c
 }
@@ -67,8 +73,9 @@ type Core struct {
 
 // request is one Send waiting for a writer.
 type request struct {
-	msgs []imgate.Message
-	done chan result
+	msgs     []imgate.Message
+	accepted int64 // unix nanoseconds
+	done     chan result
 }
 
 type result struct {
@@ -106,8 +113,8 @@ func (c *Core) Store() imgate.Store { return c.store }
 var errClosed = errors.New("delivery: core closed")
 
 // enqueue stores msgs through the writers and waits for the outcome.
-func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message) ([]imgate.Message, []bool, error) {
-	r := &request{msgs: msgs, done: make(chan result, 1)}
+func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message, accepted time.Time) ([]imgate.Message, []bool, error) {
+	r := &request{msgs: msgs, accepted: accepted.UnixNano(), done: make(chan result, 1)}
 	select {
 	case c.queue <- r:
 	case <-c.stop:
@@ -172,14 +179,25 @@ func (c *Core) write() {
 // bad request (a group deleted meanwhile) does not fail the others.
 func (c *Core) store1(batch []*request) {
 	var all []imgate.Message
+	var accepted []int64
 	for _, r := range batch {
 		all = append(all, r.msgs...)
+		for range r.msgs {
+			accepted = append(accepted, r.accepted)
+		}
 	}
 	// A background context: a request that was queued is stored even if
 	// its sender gave up, so that what a client was told failed (or not
 	// told at all) and then resends is deduped rather than lost.
 	ctx := context.Background()
+	m := c.cfg.Metrics
+	began := time.Now()
 	out, dup, err := c.store.AppendMessages(ctx, all)
+	m.StoreCommit.Observe(time.Since(began).Seconds())
+	m.StoreBatch.Observe(float64(len(all)))
+	if err != nil {
+		m.StoreError("append")
+	}
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch {
 			c.store1([]*request{r})
@@ -190,7 +208,7 @@ func (c *Core) store1(batch []*request) {
 		batch[0].done <- result{err: fmt.Errorf("delivery: store messages: %w", err)}
 		return
 	}
-	c.publishStored(ctx, out, dup)
+	c.publishStored(ctx, out, dup, accepted)
 	i := 0
 	for _, r := range batch {
 		n := len(r.msgs)
@@ -201,7 +219,7 @@ func (c *Core) store1(batch []*request) {
 
 // publishStored publishes the new messages of a committed batch, one event
 // per run of messages of one conversation.
-func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bool) {
+func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bool, accepted []int64) {
 	type key struct {
 		kind imgate.ConvKind
 		a, b int64
@@ -218,6 +236,9 @@ func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bo
 		if dup[i] {
 			continue
 		}
+		if m.Op == 0 {
+			c.cfg.Metrics.Accepted(KindOf(m.Kind), 1)
+		}
 		k := keyOf(m)
 		e := events[k]
 		// A run continues only with the next Seq from the same device, so
@@ -228,7 +249,7 @@ func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bo
 		if e == nil {
 			e = &Event{
 				Kind: Stored, App: m.AppID, Conv: m.ConvOf(m.From), From: m.From, FromDevice: m.FromDevice,
-				FirstSeq: m.Seq,
+				FirstSeq: m.Seq, Accepted: accepted[i],
 			}
 			events[k] = e
 			order = append(order, e)
@@ -239,6 +260,14 @@ func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bo
 	for _, e := range order {
 		c.publish(ctx, e)
 	}
+}
+
+// KindOf is the metrics kind of a conversation's messages.
+func KindOf(k imgate.ConvKind) metrics.Kind {
+	if k == imgate.ConvGroup {
+		return metrics.Group
+	}
+	return metrics.Chat
 }
 
 // publish hands an event to the bus; a failure is logged, not returned:

@@ -62,6 +62,11 @@ type Event struct {
 	Users []int64
 	// Kick is what a Kicks event ends.
 	Kick *Kick
+	// Accepted is when the event's first message or operation was
+	// accepted (unix nanoseconds; 0: unknown), from which the gateway
+	// measures fan-out latency. Published is when a node published it on
+	// the bus, set by the bus.
+	Accepted, Published int64
 }
 
 // Recipients are whom a Stored event is routed to: users (both sides of a

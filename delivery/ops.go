@@ -158,7 +158,7 @@ func (c *Core) publishOp(ctx context.Context, from Sender, op Op, conv imgate.Co
 		Id: uint64(op.ClientMID), From: &xsync.XID{Uid: uint64(from.User), DeviceSN: from.Device},
 		To: &xsync.XID{Uid: uint64(conv.Peer)}, Timestamp: uint64(at.UnixMilli()), Ns: xsync.Meta_MESSAGE, Payload: marshal(body),
 	}
-	c.publish(ctx, &Event{Kind: Live, App: from.App, Conv: conv, From: from.User, FromDevice: from.Device, Metas: []*xsync.Meta{meta}, Users: users})
+	c.publish(ctx, &Event{Kind: Live, App: from.App, Conv: conv, From: from.User, FromDevice: from.Device, Metas: []*xsync.Meta{meta}, Users: users, Accepted: at.UnixNano()})
 }
 
 // edit recalls or edits a message: it stores an OPER message in its
@@ -191,7 +191,7 @@ func (c *Core) edit(ctx context.Context, from Sender, op Op, target imgate.Messa
 	if op.Type != imgate.OpRecall {
 		oper.Content, oper.Config, oper.Ext, oper.EditedAt = op.Content, op.Config, op.Ext, now
 	}
-	out, dup, err := c.enqueue(ctx, []imgate.Message{withSender(oper, from)})
+	out, dup, err := c.enqueue(ctx, []imgate.Message{withSender(oper, from)}, c.now())
 	if err != nil {
 		return OpResult{}, err
 	}

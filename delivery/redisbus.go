@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/imgate/imgate/metrics"
 )
 
 // RedisConfig configures a RedisBus. Zero fields take the defaults.
@@ -41,6 +43,8 @@ type RedisConfig struct {
 	// torn down and made again. Sharded, each shard's subscription
 	// connection has a probe channel of its own. Default 2s.
 	ProbeInterval time.Duration
+	// Metrics observes the lag of events from other nodes; nil: none.
+	Metrics *metrics.Metrics
 }
 
 func (c RedisConfig) withDefaults() RedisConfig {
@@ -60,6 +64,9 @@ func (c RedisConfig) withDefaults() RedisConfig {
 	}
 	if c.ProbeInterval <= 0 {
 		c.ProbeInterval = 2 * time.Second
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(nil)
 	}
 	return c
 }
@@ -630,6 +637,9 @@ func (b *RedisBus) work(ch chan *redis.Message) {
 			}
 			if node == b.cfg.Node || b.router == nil {
 				continue // delivered locally when published
+			}
+			if e.Published > 0 {
+				b.cfg.Metrics.BusLag.Observe(max(time.Since(time.Unix(0, e.Published)).Seconds(), 0))
 			}
 			b.narrow(e, m.Channel)
 			b.router.Deliver(e)

@@ -55,7 +55,7 @@ func (c *Core) Send(ctx context.Context, from Sender, msgs []imgate.Message) ([]
 		}
 		checked[conv] = true
 	}
-	return c.enqueue(ctx, msgs)
+	return c.enqueue(ctx, msgs, now)
 }
 
 // validate checks one message's own fields.

@@ -3,6 +3,7 @@ package delivery
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -26,12 +27,15 @@ type wireEvent struct {
 	Metas      [][]byte  `json:"metas,omitempty"`
 	Users      []int64   `json:"users,omitempty"`
 	Kick       *Kick     `json:"kick,omitempty"`
+	Accepted   int64     `json:"accepted,omitempty"`
+	Published  int64     `json:"published,omitempty"`
 }
 
 func encodeEvent(node string, e *Event) ([]byte, error) {
 	w := wireEvent{
 		Node: node, Kind: e.Kind, App: e.App, ConvKind: int(e.Conv.Kind), Peer: e.Conv.Peer, From: e.From,
 		FromDevice: e.FromDevice, FirstSeq: e.FirstSeq, LastSeq: e.LastSeq, LastID: e.LastID, Users: e.Users, Kick: e.Kick,
+		Accepted: e.Accepted, Published: time.Now().UnixNano(),
 	}
 	for _, m := range e.Metas {
 		b, err := proto.Marshal(m)
@@ -52,6 +56,7 @@ func decodeEvent(data []byte) (*Event, string, error) {
 	e := &Event{
 		Kind: w.Kind, App: w.App, Conv: imgate.Conv{Kind: imgate.ConvKind(w.ConvKind), Peer: w.Peer}, From: w.From,
 		FromDevice: w.FromDevice, FirstSeq: w.FirstSeq, LastSeq: w.LastSeq, LastID: w.LastID, Users: w.Users, Kick: w.Kick,
+		Accepted: w.Accepted, Published: w.Published,
 	}
 	for _, b := range w.Metas {
 		m := &xsync.Meta{}

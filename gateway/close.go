@@ -20,19 +20,22 @@ const (
 	closeWriteError                      // a write failed or timed out
 )
 
+// The names are the values of imgate_session_closes_total's reason label
+// (metrics.CloseReasons).
 var closeTable = map[closeReason]struct {
 	code websocket.StatusCode
 	text string
+	name string
 }{
-	closeClient:       {websocket.StatusNormalClosure, "bye"},
-	closeShutdown:     {websocket.StatusGoingAway, "server shutting down; reconnect"},
-	closeLoginTimeout: {4001, "no PROVISION within the login timeout"},
-	closeLoginFailed:  {4002, "login refused"},
-	closeKicked:       {4003, "kicked"},
-	closeIdle:         {4004, "idle: no frame within the idle timeout"},
-	closeSlow:         {4005, "slow consumer: too much unsent data"},
-	closeProtocol:     {websocket.StatusInvalidFramePayloadData, "malformed or unexpected frame"},
-	closeTooBig:       {websocket.StatusMessageTooBig, "frame too large"},
-	closeFraming:      {websocket.StatusProtocolError, "unsupported transport message"},
-	closeWriteError:   {websocket.StatusGoingAway, "write failed"},
+	closeClient:       {websocket.StatusNormalClosure, "bye", "client"},
+	closeShutdown:     {websocket.StatusGoingAway, "server shutting down; reconnect", "shutdown"},
+	closeLoginTimeout: {4001, "no PROVISION within the login timeout", "login_timeout"},
+	closeLoginFailed:  {4002, "login refused", "login_failed"},
+	closeKicked:       {4003, "kicked", "kicked"},
+	closeIdle:         {4004, "idle: no frame within the idle timeout", "idle"},
+	closeSlow:         {4005, "slow consumer: too much unsent data", "slow"},
+	closeProtocol:     {websocket.StatusInvalidFramePayloadData, "malformed or unexpected frame", "protocol"},
+	closeTooBig:       {websocket.StatusMessageTooBig, "frame too large", "too_big"},
+	closeFraming:      {websocket.StatusProtocolError, "unsupported transport message", "framing"},
+	closeWriteError:   {websocket.StatusGoingAway, "write failed", "write_error"},
 }

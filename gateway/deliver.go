@@ -4,6 +4,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/metrics"
 )
 
 // cursor is how far a session has been sent a conversation: every message
@@ -25,6 +26,7 @@ func (c *cursor) sent(seq int64) bool { return seq > c.base && seq <= c.seq }
 type frames struct {
 	e     *delivery.Event
 	cache map[frameKey]outMsg
+	items *delivered // what each frame delivers, for metrics
 }
 
 type frameKey struct {
@@ -44,7 +46,10 @@ func (f *frames) get(s *session, conv imgate.Conv) (outMsg, bool) {
 		s.srv.log.Error("encode event", "err", err)
 		return outMsg{}, false
 	}
-	m := outMsg{typ: typ, data: data}
+	if f.items == nil {
+		f.items = &delivered{kind: delivery.KindOf(f.e.Conv.Kind), path: metrics.Push, n: len(f.e.Metas), at: f.e.Accepted}
+	}
+	m := outMsg{typ: typ, data: data, items: f.items}
 	f.cache[k] = m
 	return m, true
 }

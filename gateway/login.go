@@ -46,6 +46,7 @@ func (s *session) login(ctx context.Context, appID string) bool {
 	// Before the answer, so that what is sent to the user's groups once
 	// the device is logged in reaches it.
 	s.routeGroups(ctx)
+	s.since = s.srv.now()
 	s.send(xsync.Frame_PROVISION, &xsync.Provision{Status: ok(), Xid: &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn}})
 	return true
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/metrics"
 )
 
 // noticePage bounds the notices sent in one SyncDL.
@@ -69,8 +70,15 @@ func (s *session) sendNotices(ctx context.Context) bool {
 	}
 	metas := make([]*xsync.Meta, len(ns))
 	groups := map[int64]bool{}
+	// Notices made while the device was online are pushes; older ones it
+	// syncs at login.
+	items := &delivered{kind: metrics.Notice, path: metrics.Push, n: len(ns), ats: make([]int64, len(ns))}
 	for i, n := range ns {
 		metas[i] = delivery.NoticeMeta(n)
+		items.ats[i] = n.At.UnixNano()
+		if n.At.Before(s.since) {
+			items.path = metrics.Sync
+		}
 		if n.Kind == imgate.NoticeGroup {
 			groups[n.GroupID] = true
 		}
@@ -89,7 +97,7 @@ func (s *session) sendNotices(ctx context.Context) bool {
 		s.srv.log.Error("encode notices", "err", err)
 		return false
 	}
-	s.enqueue(outMsg{typ: typ, data: data, notice: last})
+	s.enqueue(outMsg{typ: typ, data: data, notice: last, items: items})
 	return len(ns) == noticePage
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/metrics"
 )
 
 // Config holds the gateway's limits. Zero fields take the defaults.
@@ -43,6 +44,9 @@ type Config struct {
 	// with RATE_LIMIT_EXCEEDED. Defaults 20 and 50.
 	SendRate  float64
 	SendBurst int
+	// Metrics counts connections, deliveries and their latency; nil
+	// counts into the void.
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -68,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SendBurst <= 0 {
 		c.SendBurst = 50
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(nil)
 	}
 	return c
 }
@@ -141,6 +148,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, accept func(http.
 		return
 	}
 	sess := newSession(s, conn, c)
+	s.cfg.Metrics.Connections.Inc()
+	defer s.cfg.Metrics.Connections.Dec()
 	s.mu.Lock()
 	s.live[sess] = struct{}{}
 	draining := s.draining

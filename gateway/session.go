@@ -36,6 +36,7 @@ type session struct {
 	sn      uint32
 	guid    string
 	tokenID string
+	since   time.Time // when the login was accepted
 
 	// ctx ends when the session stops; work the session starts on its
 	// own (notice fetches) runs under it.
@@ -66,7 +67,7 @@ type session struct {
 
 func newSession(srv *Server, conn transport, c codec) *session {
 	s := &session{
-		srv: srv, conn: conn, codec: c, w: newWriter(srv.cfg.QueueBytes), done: make(chan struct{}),
+		srv: srv, conn: conn, codec: c, w: newWriter(srv.cfg.QueueBytes, srv.cfg.Metrics), done: make(chan struct{}),
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
 	}
@@ -99,6 +100,8 @@ func (s *session) run(ctx context.Context, appID string) {
 		<-wdone
 		return
 	}
+	s.srv.cfg.Metrics.Devices.Inc()
+	defer s.srv.cfg.Metrics.Devices.Dec()
 	s.setup(ctx)
 	idle := time.AfterFunc(s.srv.cfg.IdleTimeout, func() { s.stop(closeIdle) })
 	s.readLoop(ctx, idle)
@@ -135,6 +138,7 @@ func (s *session) stop(r closeReason) { s.stopWith(r, "") }
 func (s *session) stopWith(r closeReason, detail string) {
 	s.stopOnce.Do(func() {
 		s.reason, s.detail = r, detail
+		s.srv.cfg.Metrics.Closed(closeTable[r].name)
 		close(s.done)
 		s.cancel()
 	})
@@ -154,6 +158,16 @@ func (s *session) send(cmd xsync.Frame_Command, msg proto.Message) {
 		return
 	}
 	s.enqueue(outMsg{typ: typ, data: data})
+}
+
+// sendItems queues a message that delivers items to the device.
+func (s *session) sendItems(cmd xsync.Frame_Command, msg proto.Message, items *delivered) {
+	typ, data, err := s.codec.encode(cmd, msg)
+	if err != nil {
+		s.srv.log.Error("encode frame", "err", err)
+		return
+	}
+	s.enqueue(outMsg{typ: typ, data: data, items: items})
 }
 
 // enqueue queues an encoded message: false, and the session stops as

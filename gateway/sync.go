@@ -7,6 +7,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/metrics"
 )
 
 // Page sizes of sync answers. A forward pull returns up to syncPage metas
@@ -95,6 +96,16 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 		}
 		page = kept
 	}
+	var items *delivered
+	if len(page) > 0 {
+		items = &delivered{kind: delivery.KindOf(conv.Kind), path: metrics.Sync}
+		for _, msg := range page {
+			if c == nil || msg.Seq > c.seq {
+				items.ats = append(items.ats, msg.At.UnixNano())
+			}
+		}
+		items.n = len(items.ats)
+	}
 	if n := len(page); n > 0 && (c == nil || page[n-1].Seq > c.seq) {
 		if c == nil {
 			c = &cursor{}
@@ -102,7 +113,7 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 		}
 		c.seq, c.id, c.byRead = page[n-1].Seq, page[n-1].ID, false
 	}
-	s.send(xsync.Frame_SYNC, syncDL(m.Xid, page, next, false))
+	s.sendItems(xsync.Frame_SYNC, syncDL(m.Xid, page, next, false), items)
 	return nil
 }
 
@@ -171,6 +182,7 @@ func (s *session) statusOf(err error) *xsync.Status {
 	}
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeStore:
+		s.srv.cfg.Metrics.StoreError("request")
 		s.srv.log.Error("sync failed", "user", s.user, "err", err)
 		return &xsync.Status{Code: xsync.Status_FAIL, Reason: "server error"}
 	case imgate.CodeNotGroupMember, imgate.CodeForbidden, imgate.CodeInBlacklist:

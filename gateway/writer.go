@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/imgate/imgate/metrics"
 )
 
 // outMsg is one encoded WebSocket message waiting to be written.
@@ -16,6 +18,34 @@ type outMsg struct {
 	// notice is the Seq of the last notice the message carries, 0 for none:
 	// once it is written, the device's notice cursor may move past it.
 	notice int64
+	// items is what the message delivers, for the fan-out metrics; nil
+	// for answers, NOTICEs and the like. Shared by every session a group
+	// message's frame goes to: read-only.
+	items *delivered
+	// queued is when the message was queued (unix nanoseconds).
+	queued int64
+}
+
+// delivered is what one frame delivers to a device: n items of a kind by
+// a path, accepted at one time (a push of one event) or each at its own
+// (a page of a pull).
+type delivered struct {
+	kind metrics.Kind
+	path metrics.Path
+	n    int
+	at   int64   // when the items were accepted, unix nanoseconds; 0: see ats
+	ats  []int64 // when each item was accepted, when at is 0
+}
+
+// observe counts the items as written now.
+func (d *delivered) observe(m *metrics.Metrics, now time.Time) {
+	if d.at != 0 || len(d.ats) == 0 {
+		m.Delivered(d.kind, d.path, d.at, d.n, now)
+		return
+	}
+	for _, at := range d.ats {
+		m.Delivered(d.kind, d.path, at, 1, now)
+	}
 }
 
 // writer is a session's outgoing queue, bounded in bytes so that a slow
@@ -23,8 +53,9 @@ type outMsg struct {
 // queue over its limit refuses, which closes the session as slow. Nothing
 // is lost by that: what was not written is stored and syncs on reconnect.
 type writer struct {
-	limit int
-	wake  chan struct{}
+	limit   int
+	wake    chan struct{}
+	metrics *metrics.Metrics
 
 	mu    sync.Mutex
 	queue []outMsg
@@ -36,14 +67,15 @@ type writer struct {
 // noticeWritten is the Seq of the last notice written to the client.
 func (w *writer) noticeWritten() int64 { return w.written.Load() }
 
-func newWriter(limit int) *writer {
-	return &writer{limit: limit, wake: make(chan struct{}, 1)}
+func newWriter(limit int, m *metrics.Metrics) *writer {
+	return &writer{limit: limit, wake: make(chan struct{}, 1), metrics: m}
 }
 
 // enqueue adds a message; false if that would pass the byte limit. An
 // empty queue takes any one message, so that a frame larger than the limit
 // (a page of long messages) does not fail a reader that keeps up.
 func (w *writer) enqueue(m outMsg) bool {
+	m.queued = time.Now().UnixNano()
 	w.mu.Lock()
 	if w.bytes > 0 && w.bytes+len(m.data) > w.limit {
 		w.mu.Unlock()
@@ -82,9 +114,18 @@ func (w *writer) run(conn transport, timeout time.Duration, done <-chan struct{}
 		case <-done:
 			stopping = true
 		}
-		for _, m := range w.take() {
+		q := w.take()
+		if len(q) > 0 {
+			w.metrics.WriteBatch.Observe(float64(len(q)))
+		}
+		for _, m := range q {
+			start := time.Now()
+			w.metrics.QueueTime.Observe(max(start.Sub(time.Unix(0, m.queued)).Seconds(), 0))
 			if err := w.write(conn, m, timeout); err != nil {
 				return err
+			}
+			if m.items != nil {
+				m.items.observe(w.metrics, time.Now())
 			}
 			if m.notice > w.written.Load() {
 				w.written.Store(m.notice)

@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway"
+	"github.com/imgate/imgate/metrics"
 )
 
 // serveConfig is everything serve reads from flags and the environment.
@@ -31,6 +35,8 @@ type serveConfig struct {
 	tokenTTL     time.Duration
 	cacheTTL     time.Duration
 	drain        time.Duration
+	metrics      string // the metrics listener's address; empty: none
+	pprof        bool
 	gateway      gateway.Config
 	delivery     delivery.Config
 	redis        redisConfig
@@ -59,6 +65,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
 	fs.durationVar(&c.cacheTTL, "token-cache-ttl", "IMGATE_TOKEN_CACHE_TTL", time.Minute, "how long a verified token is trusted without asking the store")
 	fs.durationVar(&c.drain, "shutdown-timeout", "IMGATE_SHUTDOWN_TIMEOUT", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
+	fs.StringVar(&c.metrics, "metrics-listen", e.getenv("IMGATE_METRICS_LISTEN"), "listen address of the Prometheus endpoint /metrics, e.g. 127.0.0.1:9464; empty: none (env IMGATE_METRICS_LISTEN)")
+	fs.boolVar(&c.pprof, "pprof", "IMGATE_PPROF", "serve Go's profiles at /debug/pprof/ on the metrics listener")
 	g := &c.gateway
 	fs.durationVar(&g.LoginTimeout, "login-timeout", "IMGATE_LOGIN_TIMEOUT", 10*time.Second, "how long a new WebSocket may take to send PROVISION")
 	fs.durationVar(&g.IdleTimeout, "idle-timeout", "IMGATE_IDLE_TIMEOUT", 3*time.Minute, "close a WebSocket session that sends nothing for so long (clients beat every 50s)")
@@ -81,6 +89,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if c.pprof && c.metrics == "" {
+		return fmt.Errorf("--pprof needs --metrics-listen: profiles are served beside /metrics")
 	}
 	g.MaxFrameBytes, g.QueueBytes, g.SendRate = int64(frame), queue, float64(rateLimit)
 	if c.passwordCost < 4 || c.passwordCost > 31 {
@@ -110,12 +121,19 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	if err := firstApp(ctx, store, tokens, logger); err != nil {
 		return err
 	}
+	reg, m := metrics.NewRegistry()
 	hub := gateway.NewHub()
-	bus, closeBus, err := newBus(c.redis, hub, logger)
+	bus, closeBus, err := newBus(c.redis, hub, m, logger)
 	if err != nil {
 		return err
 	}
 	defer closeBus()
+	m.WatchReady(func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return ready(ctx, store, bus)
+	})
+	c.delivery.Metrics, c.gateway.Metrics = m, m
 	core := delivery.New(c.delivery, store, bus, logger)
 	defer core.Close()
 	gw := gateway.New(c.gateway, core, tokens, hub, logger)
@@ -123,10 +141,17 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
 	}
+	var metricsLn net.Listener
+	if c.metrics != "" {
+		if metricsLn, err = net.Listen("tcp", c.metrics); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s for metrics: %w", c.metrics, err)
+		}
+	}
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(),
+		PublicURL: public, Version: version(), Metrics: m,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
@@ -143,10 +168,27 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 		}
 		return nil
 	})
+	drained := make(chan struct{})
+	if metricsLn != nil {
+		msrv := &http.Server{Handler: metricsRoutes(reg, c.pprof), ReadHeaderTimeout: 10 * time.Second}
+		logger.Info("metrics listening", "addr", metricsLn.Addr().String(), "pprof", c.pprof)
+		g.Go(func() error {
+			if err := msrv.Serve(metricsLn); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve metrics: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			// Up until the process ends, so that the drain can be watched.
+			<-drained
+			return msrv.Close()
+		})
+	}
 	g.Go(func() error { return pruneTokens(ctx, tokens, logger) })
 	g.Go(func() error { return hub.Run(ctx, logger) })
 	g.Go(func() error {
 		<-ctx.Done()
+		defer close(drained)
 		logger.Info("imgate draining", "timeout", c.drain)
 		sctx, cancel := context.WithTimeout(context.Background(), c.drain)
 		defer cancel()
@@ -183,17 +225,12 @@ func routes(api http.Handler, gw *gateway.Server, store imgate.Store, bus delive
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if err := store.Ping(ctx); err != nil {
+		if err := ready(ctx, store, bus); err != nil {
+			// A degraded bus: sends still work (they are stored); devices
+			// on other nodes get them when they sync. Not ready, so that
+			// balancers and operators see it.
 			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintln(w, "store: unreachable")
-			return
-		}
-		if err := bus.Ready(ctx); err != nil {
-			// Sends still work (they are stored); devices on other nodes
-			// get them when they sync. Not ready, so that balancers and
-			// operators see it.
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "store: ok\nbus: degraded: %v\n", err)
+			fmt.Fprintln(w, err)
 			return
 		}
 		fmt.Fprintln(w, "store: ok\nbus: ok")
@@ -202,6 +239,32 @@ func routes(api http.Handler, gw *gateway.Server, store imgate.Store, bus delive
 	mux.Handle("/socket.io/", gw.SocketIO())
 	mux.Handle("GET /{$}", gw.Upgrades(api))
 	mux.Handle("/", api)
+	return mux
+}
+
+// ready checks what /readyz and imgate_ready report: the store answers
+// and the bus reaches the other nodes.
+func ready(ctx context.Context, store imgate.Store, bus delivery.Bus) error {
+	if err := store.Ping(ctx); err != nil {
+		return errors.New("store: unreachable")
+	}
+	if err := bus.Ready(ctx); err != nil {
+		return fmt.Errorf("store: ok\nbus: degraded: %v", err)
+	}
+	return nil
+}
+
+// metricsRoutes serves /metrics from reg and, with pprof, Go's profiles.
+func metricsRoutes(reg *prometheus.Registry, withPprof bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 
@@ -257,7 +320,7 @@ func (e env) migrate(ctx context.Context, args []string) error {
 
 // newBus is the in-process bus, or with --redis the Redis bus and the
 // presence that let several nodes act as one.
-func newBus(c redisConfig, hub *gateway.Hub, logger *slog.Logger) (delivery.Bus, func(), error) {
+func newBus(c redisConfig, hub *gateway.Hub, m *metrics.Metrics, logger *slog.Logger) (delivery.Bus, func(), error) {
 	if c.url == "" {
 		bus := delivery.NewLocalBus(hub)
 		hub.Attach(bus, nil, "")
@@ -283,12 +346,16 @@ func newBus(c redisConfig, hub *gateway.Hub, logger *slog.Logger) (delivery.Bus,
 		client = redis.NewClient(opt)
 	}
 	bus, err := delivery.NewRedisBus(delivery.RedisConfig{
-		Prefix: c.prefix, Node: c.node, Sharded: c.cluster, ProbeInterval: c.probe,
+		Prefix: c.prefix, Node: c.node, Sharded: c.cluster, ProbeInterval: c.probe, Metrics: m,
 	}, client, hub, logger)
 	if err != nil {
 		client.Close()
 		return nil, nil, err
 	}
+	m.WatchBus(func() metrics.BusStats {
+		s := bus.Stats()
+		return metrics.BusStats{Published: s.Published, PublishErrors: s.PublishErrors, Received: s.Received, Dropped: s.Dropped, Resubscribed: s.Resubscribed}
+	})
 	hub.Attach(bus, delivery.NewRedisPresence(client, c.prefix, c.presenceTTL), bus.Node())
 	logger.Info("bus on Redis", "node", bus.Node(), "cluster", c.cluster, "prefix", c.prefix)
 	return bus, func() {

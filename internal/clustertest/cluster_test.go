@@ -96,7 +96,26 @@ func crossNode(t *testing.T, c *cluster) {
 }
 
 func TestCrossNode(t *testing.T) {
-	crossNode(t, newCluster(t, 3, sharedRedis(t)))
+	c := newCluster(t, 3, sharedRedis(t))
+	crossNode(t, c)
+	// Node A's devices got what B and C published: the bus lag between
+	// nodes and A's group pushes are counted.
+	a := c.nodes[0]
+	if n := a.metric("imgate_bus_lag_seconds_count"); n < 1 {
+		t.Errorf("bus lag observations on A: %v, want some", n)
+	}
+	if n := a.metric("imgate_bus_received_total"); n < 1 {
+		t.Errorf("events received from Redis on A: %v", n)
+	}
+	// A holds d1 and d4a, each got 6 group messages pushed (or synced).
+	push := a.metric(`imgate_deliveries_total{kind="group",path="push"}`)
+	sync := a.metric(`imgate_deliveries_total{kind="group",path="sync"}`)
+	if push+sync < 12 || a.metric(`imgate_fanout_latency_seconds_count{kind="group",path="push"}`) != push {
+		t.Errorf("group deliveries on A: push %v sync %v, want 12 in all, each push in the fan-out histogram", push, sync)
+	}
+	if n := a.metric("imgate_ready"); n != 1 {
+		t.Errorf("imgate_ready on A = %v", n)
+	}
 }
 
 func TestPresenceAcrossNodes(t *testing.T) {

@@ -100,8 +100,9 @@ type node struct {
 	name string
 	args []string
 	cmd  *exec.Cmd
-	http string // http://127.0.0.1:port
-	logs *syncBuffer
+	http    string // http://127.0.0.1:port
+	metrics string // http://127.0.0.1:port/metrics
+	logs    *syncBuffer
 }
 
 type syncBuffer struct {
@@ -163,11 +164,13 @@ func newCluster(t *testing.T, n int, redisFlags []string, extra ...string) *clus
 func (c *cluster) start(name string) *node {
 	c.t.Helper()
 	bin, _ := binary()
-	port := freePort(c.t)
+	port, mport := freePort(c.t), freePort(c.t)
 	args := append([]string{"serve", "--postgres", c.dsn, "--listen", "127.0.0.1:" + strconv.Itoa(port),
+		"--metrics-listen", "127.0.0.1:" + strconv.Itoa(mport),
 		"--node", name, "--password-cost", "4", "--log-level", "debug", "--send-rate", "100000", "--shutdown-timeout", "3s"}, c.redis...)
 	args = append(args, c.extras...)
-	n := &node{t: c.t, name: name, args: args, http: "http://127.0.0.1:" + strconv.Itoa(port), logs: &syncBuffer{}}
+	n := &node{t: c.t, name: name, args: args, http: "http://127.0.0.1:" + strconv.Itoa(port),
+		metrics: "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics", logs: &syncBuffer{}}
 	n.cmd = exec.Command(bin, args...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	if err := n.cmd.Start(); err != nil {
@@ -189,6 +192,28 @@ func (c *cluster) start(name string) *node {
 	})
 	c.nodes = append(c.nodes, n)
 	return n
+}
+
+// metric is the value of one series on the node's /metrics, written as
+// it appears there (name{labels}); -1 when absent.
+func (n *node) metric(series string) float64 {
+	n.t.Helper()
+	resp, err := http.Get(n.metrics)
+	if err != nil {
+		n.t.Fatalf("scrape %s: %v", n.name, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				n.t.Fatalf("%s on %s: %q", series, n.name, line)
+			}
+			return f
+		}
+	}
+	return -1
 }
 
 func lastLines(s string, n int) string {
