@@ -3,7 +3,8 @@
 # Postgres on 127.0.0.1:5432 (user postgres, no password) and Redis on
 # 127.0.0.1:6379. Uses them when they answer; otherwise installs them from
 # Debian's packages if missing, and starts them. Also installs protoc,
-# which the test command uses to check the generated XSYNC code.
+# which the test command uses to check the generated XSYNC code, and
+# promtool, which checks the Prometheus files in deploy/.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -45,6 +46,10 @@ tools() {
   # and to build a Redis Cluster), even where a Redis already answers.
   command -v redis-server >/dev/null || install redis-server
   command -v redis-cli >/dev/null || install redis-tools
+  # promtool checks the Prometheus configuration and alert rules in
+  # deploy/prometheus; Debian ships it in the prometheus package (only
+  # promtool is used, not the server).
+  command -v promtool >/dev/null || install --no-install-recommends prometheus
 }
 
 postgres
