@@ -28,6 +28,12 @@ type Config struct {
 	// MaxMessageBytes bounds content, config, attachment and ext of one
 	// message together. Default 64 KiB.
 	MaxMessageBytes int
+	// CheckCacheTTL is how long a sender's passed check of a conversation
+	// (the peer exists and has not blocked the sender; the sender is a
+	// member, not muted) is trusted without reading the store again.
+	// Changes made through this node clear it at once; changes made on
+	// other nodes take effect within it. Default 1s; negative: no cache.
+	CheckCacheTTL time.Duration
 	// Metrics counts what the core stores; nil counts into the void.
 	Metrics *metrics.Metrics
 }
@@ -51,6 +57,9 @@ func (c Config) withDefaults() Config {
 	if c.Metrics == nil {
 		c.Metrics = metrics.New(nil)
 	}
+	if c.CheckCacheTTL == 0 {
+		c.CheckCacheTTL = time.Second
+	}
 	return c
 }
 
@@ -63,6 +72,7 @@ type Core struct {
 	log   *slog.Logger
 	now   func() time.Time
 
+	checks     *checkCache
 	queue      chan *request
 	stop       chan struct{}
 	closeOnce  sync.Once
@@ -89,6 +99,7 @@ type result struct {
 func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{}), finished: make(chan struct{})}
 	c.queue = make(chan *request, c.cfg.QueueLen)
+	c.checks = newCheckCache(c.cfg.CheckCacheTTL)
 	for range c.cfg.Writers {
 		c.wg.Add(1)
 		go func() {

@@ -32,6 +32,8 @@ func (r *recipients) add(ns []imgate.Notice) {
 
 // announce publishes the collected recipients after a commit.
 func (s *notifyingStore) announce(ctx context.Context, r *recipients, err error) {
+	// Whatever the change, the send checks read it again.
+	s.core.checks.reset()
 	if err != nil || len(r.users) == 0 {
 		return
 	}
@@ -67,6 +69,20 @@ func (s *notifyingStore) UpdateGroup(ctx context.Context, appID string, groupID 
 		return fn(groupTx{tx, r})
 	})
 	s.announce(ctx, r, err)
+	return err
+}
+
+// SetUserStatus changes users' status; sends to them are checked again.
+func (s *notifyingStore) SetUserStatus(ctx context.Context, appID string, ids []int64, status imgate.UserStatus) error {
+	err := s.Store.SetUserStatus(ctx, appID, ids, status)
+	s.core.checks.reset()
+	return err
+}
+
+// DeleteUser deletes a user; sends to it are checked again.
+func (s *notifyingStore) DeleteUser(ctx context.Context, appID string, id int64) error {
+	err := s.Store.DeleteUser(ctx, appID, id)
+	s.core.checks.reset()
 	return err
 }
 

@@ -50,8 +50,12 @@ func (c *Core) Send(ctx context.Context, from Sender, msgs []imgate.Message) ([]
 		if checked[conv] {
 			continue
 		}
-		if err := c.check(ctx, from, conv); err != nil {
-			return nil, nil, err
+		k := checkKey{app: from.App, user: from.User, admin: from.Admin, conv: conv}
+		if !c.checks.passed(k, now) {
+			if err := c.check(ctx, from, conv); err != nil {
+				return nil, nil, err
+			}
+			c.checks.pass(k, now)
 		}
 		checked[conv] = true
 	}
