@@ -23,23 +23,30 @@ type envelope struct {
 	Code    int             `json:"code"`
 	Data    json.RawMessage `json:"data"`
 	Message string          `json:"message"`
+	MsgIDs  []uint64        `json:"msg_ids"` // /message/send
 }
 
 // call makes one request acting as the user asUser (0: the app's
 // administrator) and decodes data into out (when not nil). A MaxIM code
 // other than 200 is an error.
 func (a *api) call(ctx context.Context, method, path string, asUser uint64, body, out any) error {
+	_, err := a.callEnv(ctx, method, path, asUser, body, out)
+	return err
+}
+
+// callEnv is call, answering the envelope too.
+func (a *api) callEnv(ctx context.Context, method, path string, asUser uint64, body, out any) (*envelope, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("loadtest: encode %s: %w", path, err)
+			return nil, fmt.Errorf("loadtest: encode %s: %w", path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("loadtest: %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("loadtest: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("app_id", a.app)
@@ -52,30 +59,30 @@ func (a *api) call(ctx context.Context, method, path string, asUser uint64, body
 	return a.do(req, out)
 }
 
-func (a *api) do(req *http.Request, out any) error {
+func (a *api) do(req *http.Request, out any) (*envelope, error) {
 	resp, err := a.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("loadtest: %s %s: %w", req.Method, req.URL.Path, err)
+		return nil, fmt.Errorf("loadtest: %s %s: %w", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("loadtest: %s %s: read answer: %w", req.Method, req.URL.Path, err)
+		return nil, fmt.Errorf("loadtest: %s %s: read answer: %w", req.Method, req.URL.Path, err)
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return fmt.Errorf("loadtest: %s %s: HTTP %d, not an envelope: %.200s", req.Method, req.URL.Path, resp.StatusCode, raw)
+		return nil, fmt.Errorf("loadtest: %s %s: HTTP %d, not an envelope: %.200s", req.Method, req.URL.Path, resp.StatusCode, raw)
 	}
 	if env.Code != http.StatusOK {
-		return &codeError{path: req.URL.Path, code: env.Code, msg: env.Message}
+		return nil, &codeError{path: req.URL.Path, code: env.Code, msg: env.Message}
 	}
 	if out == nil {
-		return nil
+		return &env, nil
 	}
 	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("loadtest: %s %s: decode data: %w", req.Method, req.URL.Path, err)
+		return nil, fmt.Errorf("loadtest: %s %s: decode data: %w", req.Method, req.URL.Path, err)
 	}
-	return nil
+	return &env, nil
 }
 
 // codeError is an answer with a MaxIM code other than 200: the server
@@ -174,8 +181,21 @@ const (
 
 // send sends a text message from a user through /message/send.
 func (a *api) send(ctx context.Context, from uint64, targetType int, to uint64, content string) error {
+	return a.sendMany(ctx, from, targetType, []uint64{to}, content)
+}
+
+// sendMany sends one text message from a user to each of several
+// targets (one message per target) through /message/send.
+func (a *api) sendMany(ctx context.Context, from uint64, targetType int, to []uint64, content string) error {
 	body := map[string]any{
-		"type": targetType, "targets": []uint64{to}, "content_type": 0, "content": content, "from_user_id": from,
+		"type": targetType, "targets": to, "content_type": 0, "content": content, "from_user_id": from,
 	}
-	return a.call(ctx, http.MethodPost, "/message/send", 0, body, nil)
+	env, err := a.callEnv(ctx, http.MethodPost, "/message/send", 0, body, nil)
+	if err != nil {
+		return err
+	}
+	if len(env.MsgIDs) != len(to) {
+		return fmt.Errorf("loadtest: /message/send answered %d msg_ids for %d targets", len(env.MsgIDs), len(to))
+	}
+	return nil
 }

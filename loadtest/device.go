@@ -20,9 +20,17 @@ import (
 type device struct {
 	user user
 	sn   uint32
-	sess *client.Session
-	in   *inbox // what it must receive; nil when it receives nothing
+	cur  atomic.Pointer[conn] // its connection; a reconnect replaces it
+	in   *inbox               // what it must receive; nil when it receives nothing
 }
+
+// conn is one connection of a device.
+type conn struct {
+	sess  *client.Session
+	since int64 // unix ns its login began
+}
+
+func (d *device) session() *client.Session { return d.cur.Load().sess }
 
 func (d *device) xid() *xsync.XID { return &xsync.XID{Uid: d.user.id, DeviceSN: d.sn} }
 
@@ -74,7 +82,7 @@ func (r *Runner) connect(ctx context.Context, us []user, strict bool) ([]*device
 	g.SetLimit(r.cfg.Concurrency)
 	for i, u := range us {
 		g.Go(func() error {
-			d, err := r.login(gctx, u, dl.pick())
+			d, err := r.login(gctx, u, 0, dl.pick())
 			if err != nil {
 				failed.Add(1)
 				once.Do(func() { firstErr = err })
@@ -104,29 +112,74 @@ func (r *Runner) connect(ctx context.Context, us []user, strict bool) ([]*device
 	return devs, c, nil
 }
 
-// login dials, logs in with the user's token, starts the session and
-// sends the first heartbeat, as MaxIM's SDKs do.
-func (r *Runner) login(ctx context.Context, u user, hc *http.Client) (*device, error) {
+// login dials, logs in with the user's token (and the device's serial
+// number, 0 the first time), starts the session and sends the first
+// heartbeat, as MaxIM's SDKs do.
+func (r *Runner) login(ctx context.Context, u user, sn uint32, hc *http.Client) (*device, error) {
+	since := time.Now().UnixNano()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := client.DialHTTP(ctx, r.ws, client.Options{}, hc)
+	c, err := client.DialHTTP(ctx, r.ws, client.Options{}, hc)
 	if err != nil {
 		return nil, err
 	}
-	p, err := conn.Login(ctx, u.id, 0, u.token, "loadtest-"+u.name)
+	p, err := c.Login(ctx, u.id, sn, u.token, "loadtest-"+u.name)
 	if err == nil && p.GetStatus().GetCode() != xsync.Status_OK {
 		err = fmt.Errorf("loadtest: login of %s refused: %s %s", u.name, p.GetStatus().GetCode(), p.GetStatus().GetReason())
 	}
 	if err != nil {
-		conn.Close()
+		c.Close()
 		return nil, err
 	}
-	d := &device{user: u, sn: p.GetXid().GetDeviceSN(), sess: client.Start(conn, false)}
-	if err := d.sess.Unread(ctx); err != nil {
-		conn.Close()
+	d := &device{user: u, sn: p.GetXid().GetDeviceSN()}
+	d.cur.Store(&conn{sess: client.Start(c, false), since: since})
+	if err := d.session().Unread(ctx); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// reconnect logs the device in again on a new connection, keeping its
+// serial number and inbox, as an app does after losing its network.
+func (r *Runner) reconnect(ctx context.Context, d *device, hc *http.Client) error {
+	n, err := r.login(ctx, d.user, d.sn, hc)
+	if err != nil {
+		return err
+	}
+	d.cur.Store(n.cur.Load())
+	return nil
+}
+
+// syncUnread makes the device's current session pull, with key 0, every
+// conversation that the answer to its first heartbeat lists as unread, as
+// an app does after logging in. It returns what the answer said: unread
+// count by conversation.
+func syncUnread(ctx context.Context, s *client.Session) (map[uint64]uint32, error) {
+	var dl *xsync.UnreadDL
+	err := s.Wait(ctx, func(v client.View) bool {
+		if us := v.Unreads(); len(us) > 0 {
+			dl = us[0]
+			return true
+		}
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	if st := dl.GetStatus(); st != nil && st.GetCode() != xsync.Status_OK {
+		return nil, fmt.Errorf("loadtest: UNREAD answered %s %s", st.GetCode(), st.GetReason())
+	}
+	n := map[uint64]uint32{}
+	for _, u := range dl.GetUnread() {
+		n[u.GetXid().GetUid()] = u.GetN()
+		if u.GetN() > 0 {
+			if err := s.Pull(ctx, u.GetXid().GetUid(), 0); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
 }
 
 // heartbeatEvery is how often MaxIM's SDKs send UNREAD.
@@ -158,7 +211,7 @@ func heartbeat(ctx context.Context, devs []*device) {
 func beat(d *device) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d.sess.Unread(ctx)
+	d.session().Unread(ctx)
 }
 
 // disconnects counts devices whose connection has ended, with the first
@@ -169,14 +222,15 @@ func disconnects(devs []*device) (int, string) {
 		if d == nil {
 			continue
 		}
+		s := d.session()
 		select {
-		case <-d.sess.Done():
+		case <-s.Done():
 		default:
 			continue
 		}
 		n++
 		if first == "" {
-			d.sess.Read(func(v client.View) {
+			s.Read(func(v client.View) {
 				first = fmt.Sprintf("device of %s: close status %d: %v", d.user.name, client.CloseStatus(v.Err()), v.Err())
 			})
 		}
@@ -191,7 +245,7 @@ func closeAll(devs []*device) {
 	g.SetLimit(256)
 	for _, d := range devs {
 		if d != nil {
-			g.Go(func() error { return d.sess.Conn().Close() })
+			g.Go(func() error { return d.session().Conn().Close() })
 		}
 	}
 	g.Wait()

@@ -1,9 +1,11 @@
 // Package loadtest drives a running imgate the way many apps would and
 // checks what it delivers. It sets up users, tokens and groups through the
 // REST API, logs devices in over XSYNC (package client), runs a scenario
-// (chat, group or idle), and reports throughput, end-to-end latency from
-// an HDR histogram, and correctness: every expected delivery must arrive
-// exactly once and in order per sender and receiver.
+// (chat, group, idle, storm or mixed), and reports throughput, end-to-end
+// latency from an HDR histogram, and correctness: every expected delivery
+// must arrive exactly once and in order per sender and receiver, whether
+// pushed live or synced after a reconnect. With a metrics URL it also
+// reports the server's RSS and goroutines per device.
 //
 // Latency is measured from the sender's clock to the receiving device's,
 // both in this process: a sender writes its send time and a sequence
@@ -49,6 +51,11 @@ type Config struct {
 	// Grace is how long to wait after the last send for deliveries still
 	// missing; default 10s.
 	Grace time.Duration
+	// MetricsURL is the server's Prometheus endpoint (e.g.
+	// http://127.0.0.1:9464/metrics, from imgate serve --metrics-listen);
+	// when set, reports carry its RSS, goroutines and devices online
+	// before the devices logged in and while they were held.
+	MetricsURL string
 	// Progress receives progress bars; nil shows none.
 	Progress io.Writer
 }

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,10 +174,29 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// TestIdle logs devices in over two source addresses and holds them.
+// fakeMetrics serves a Prometheus text exposition whose RSS grows by
+// 10 KiB and goroutines by 2 per device from the first scrape to the next,
+// until imgate serves its own.
+func fakeMetrics(t *testing.T, devices int) string {
+	var scrapes atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := 0
+		if scrapes.Add(1) > 1 {
+			n = devices
+		}
+		fmt.Fprintf(w, "# HELP go_goroutines Number of goroutines.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", 20+2*n)
+		fmt.Fprintf(w, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %d\n", 50<<20+n*10<<10)
+		fmt.Fprintf(w, "imgate_devices_online{node=\"a\"} %d\n", n)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/metrics"
+}
+
+// TestIdle logs devices in over two source addresses and holds them,
+// reading the server's figures per device from (fake) metrics.
 func TestIdle(t *testing.T) {
 	s := startServer(t)
-	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token, SourceAddrs: 2})
+	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token, SourceAddrs: 2, MetricsURL: fakeMetrics(t, 40)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,5 +206,94 @@ func TestIdle(t *testing.T) {
 	}
 	if got := fmt.Sprint(rep.Connect.Devices, rep.Connect.SourceAddrs, rep.Disconnects, rep.Pass); got != "40 2 0 true" {
 		t.Errorf("devices, source addresses, disconnects, pass = %s, want 40 2 0 true (%v)", got, rep.Failures)
+	}
+	sv := rep.Server
+	if sv == nil || sv.During == nil {
+		t.Fatalf("server figures %+v, want before and during", sv)
+	}
+	if sv.RSSPerDeviceKiB != 10 || sv.GoroutinesPerDevice != 2 || sv.During.DevicesOnline != 40 || sv.Devices != 40 {
+		t.Errorf("per device %.2f KiB, %.2f goroutines; devices online %g over %d; want 10, 2, 40 over 40",
+			sv.RSSPerDeviceKiB, sv.GoroutinesPerDevice, sv.During.DevicesOnline, sv.Devices)
+	}
+}
+
+// TestStorm drops every device at once, sends to them while offline and
+// requires each to reconnect and sync everything exactly once, in order.
+func TestStorm(t *testing.T) {
+	s := startServer(t)
+	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token, Grace: 10 * time.Second, MaxList: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const devices, messages = 120, 3
+	rep, err := r.Storm(t.Context(), loadtest.Storm{Devices: devices, Messages: messages, Senders: 2, Hold: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logReport(t, rep)
+	st, d := rep.Storm, rep.Deliveries
+	if st.Logins != devices || st.Synced != devices || st.UnreadMismatches != 0 || st.LoginsPerSecond <= 0 || st.SyncedSeconds <= 0 {
+		t.Errorf("logins %d, synced %d, unread mismatches %d, %.0f logins/s, synced in %.2fs; want %d, %d, 0 and positive rates",
+			st.Logins, st.Synced, st.UnreadMismatches, st.LoginsPerSecond, st.SyncedSeconds, devices, devices)
+	}
+	if rep.Send.Stored != devices*messages {
+		t.Errorf("stored %d messages, want %d", rep.Send.Stored, devices*messages)
+	}
+	checkDeliveries(t, rep, d, devices*messages)
+}
+
+// TestMixed runs chat over WebSocket and REST, group messages and churn
+// at once, and requires every delivery exactly once and in order.
+func TestMixed(t *testing.T) {
+	s := startServer(t)
+	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token, Grace: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := r.Mixed(t.Context(), loadtest.Mixed{
+		Pairs: 20, ChatRate: 100, RESTShare: 0.25, Groups: 2, GroupSize: 10, GroupRate: 10,
+		Churn: 5, Offline: 300 * time.Millisecond, Duration: 3 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logReport(t, rep)
+	want := map[string]int64{"chat": 225, "chat_rest": 75, "group": 30 * 9}
+	var total int64
+	for _, k := range rep.Kinds {
+		if k.Deliveries.Expected != want[k.Kind] || k.Deliveries.Delivered != want[k.Kind] {
+			t.Errorf("%s: delivered %d of %d, want %d", k.Kind, k.Deliveries.Delivered, k.Deliveries.Expected, want[k.Kind])
+		}
+		total += want[k.Kind]
+		delete(want, k.Kind)
+	}
+	if len(want) != 0 {
+		t.Errorf("kinds missing from the report: %v", want)
+	}
+	if c := rep.Churn; c == nil || c.Reconnects < 3 || c.Failed != 0 {
+		t.Errorf("churn %+v, want several reconnects and no failure", c)
+	}
+	checkDeliveries(t, rep, rep.Deliveries, total)
+}
+
+func logReport(t *testing.T, rep *loadtest.Report) {
+	t.Helper()
+	var table strings.Builder
+	rep.WriteTable(&table)
+	t.Logf("report:\n%s", table.String())
+}
+
+// checkDeliveries requires want deliveries exactly once, in order, and
+// a passing run.
+func checkDeliveries(t *testing.T, rep *loadtest.Report, d *loadtest.Deliveries, want int64) {
+	t.Helper()
+	if d.Lost != 0 || d.Duplicates != 0 || d.OutOfOrder != 0 || d.Unexpected != 0 {
+		t.Errorf("lost %d, duplicates %d, out of order %d, unexpected %d; want none", d.Lost, d.Duplicates, d.OutOfOrder, d.Unexpected)
+	}
+	if d.Expected != want || d.Delivered != want {
+		t.Errorf("delivered %d of %d, want %d of %d", d.Delivered, d.Expected, want, want)
+	}
+	if !rep.Pass {
+		t.Errorf("the run failed: %s", strings.Join(rep.Failures, "; "))
 	}
 }

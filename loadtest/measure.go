@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imgate/imgate/client"
@@ -13,6 +14,8 @@ import (
 type run struct {
 	senders  []sender
 	from     []uint64  // the senders' user ids
+	conv     uint64    // the conversation the receivers get it in; 0: the sender's chat
+	kind     string    // what the receivers' inboxes expect (chat, group)
 	watch    []*device // the devices that must receive, each with an inbox
 	all      []*device // every device online
 	fanout   int64     // devices that must receive each message
@@ -44,7 +47,11 @@ func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 		follow(bctx, bar, &t.received, func() string { return fmt.Sprintf("sent %d/%d, delivered", p.sent.Load(), p.total) })
 	}()
 	start := time.Now()
-	outs, send := p.run(ctx, x.senders, x.from)
+	outs := make([]*outbox, len(x.senders))
+	for i := range outs {
+		outs[i] = &outbox{from: x.from[i], conv: x.conv, kind: x.kind}
+	}
+	send := p.run(ctx, x.senders, outs)
 	r.await(ctx, t, send.Stored*x.fanout)
 	stopBar()
 	<-barDone
@@ -62,23 +69,42 @@ func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 }
 
 // watch makes each device record what it receives, as it receives it,
-// until the returned function is called; that function returns once the
-// devices have recorded everything they hold.
+// across reconnects, until the returned function is called; that function
+// returns once the devices have recorded everything they hold.
 func watch(ctx context.Context, devs []*device, t *tracker) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, d := range devs {
-		wg.Go(func() {
-			// The condition runs under the session's lock on every change
-			// and never holds: it only reads what is new.
-			d.sess.Wait(ctx, func(v client.View) bool { d.in.take(v, t); return false })
-		})
+		wg.Go(func() { watchDevice(ctx, d, t) })
 	}
 	return func() {
 		cancel()
 		wg.Wait()
 		for _, d := range devs {
-			d.sess.Read(func(v client.View) { d.in.take(v, t) })
+			c := d.cur.Load()
+			c.sess.Read(func(v client.View) { d.in.take(c.sess, c.since, v, t) })
+		}
+	}
+}
+
+// watchDevice records what d receives until ctx ends, following it to
+// each new connection.
+func watchDevice(ctx context.Context, d *device, t *tracker) {
+	for {
+		c := d.cur.Load()
+		// The condition runs under the session's lock on every change and
+		// never holds: it only reads what is new.
+		c.sess.Wait(ctx, func(v client.View) bool { d.in.take(c.sess, c.since, v, t); return false })
+		if ctx.Err() != nil {
+			return
+		}
+		// The connection ended: count what its session dropped, and wait
+		// for the device's next one.
+		c.sess.Read(func(v client.View) { d.in.take(c.sess, c.since, v, t); d.in.retire(c.sess, v) })
+		for d.cur.Load() == c {
+			if !sleepUntil(ctx, time.Now().Add(10*time.Millisecond)) {
+				return
+			}
 		}
 	}
 }
@@ -86,11 +112,17 @@ func watch(ctx context.Context, devs []*device, t *tracker) func() {
 // await waits until want deliveries have arrived (then settle longer for
 // late duplicates), or Grace has passed, or ctx ends.
 func (r *Runner) await(ctx context.Context, t *tracker, want int64) {
+	r.awaitCount(ctx, &t.received, want)
+}
+
+// awaitCount waits until n reaches want (then settle longer for late
+// duplicates), or Grace has passed, or ctx ends.
+func (r *Runner) awaitCount(ctx context.Context, n *atomic.Int64, want int64) {
 	grace := time.NewTimer(r.cfg.Grace)
 	defer grace.Stop()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for t.received.Load() < want {
+	for n.Load() < want {
 		select {
 		case <-ctx.Done():
 			return

@@ -20,6 +20,14 @@ type Report struct {
 	Send         *Send       `json:"send,omitempty"`
 	Deliveries   *Deliveries `json:"deliveries,omitempty"`
 	Latency      *Latency    `json:"latency_ms,omitempty"`
+	// Kinds are the mixed scenario's kinds of sends, each on its own.
+	Kinds []KindReport `json:"kinds,omitempty"`
+	// Churn is the mixed scenario's devices dropping and reconnecting.
+	Churn *Churn `json:"churn,omitempty"`
+	// Storm is the storm scenario's reconnect wave.
+	Storm *StormReport `json:"storm,omitempty"`
+	// Server is what the server's metrics said (with a metrics URL).
+	Server *Server `json:"server,omitempty"`
 	// Disconnects counts devices whose connection ended before the run
 	// closed it.
 	Disconnects     int    `json:"disconnects"`
@@ -76,9 +84,38 @@ type Deliveries struct {
 	// Unexpected counts receipts of messages not stored, or not meant for
 	// the device.
 	Unexpected int64 `json:"unexpected"`
+	// Resynced counts receipts of messages a device already held from an
+	// earlier connection, sent again by a pull after it reconnected:
+	// imgate syncs a new connection from the user's read position, and
+	// the tool sends no read receipts. An app drops them by id; they are
+	// not duplicates.
+	Resynced int64 `json:"resynced,omitempty"`
 	// Seconds runs from the first send to the last first receipt.
 	Seconds   float64 `json:"seconds"`
 	PerSecond float64 `json:"per_second"`
+}
+
+// KindReport is one kind of send of the mixed scenario: chat (one to one
+// over WebSocket), chat_rest (one to one through /message/send) or group.
+type KindReport struct {
+	Kind       string      `json:"kind"`
+	Send       *Send       `json:"send"`
+	Deliveries *Deliveries `json:"deliveries"`
+	// Latency is of live receipts only: what reached a device while it
+	// was connected. What a churned device synced after reconnecting
+	// waited for it and counts in Deliveries alone.
+	Latency *Latency `json:"latency_ms,omitempty"`
+}
+
+// Churn is devices dropping their connections and coming back during
+// the mixed scenario.
+type Churn struct {
+	// Reconnects counts drops followed by a successful login and sync.
+	Reconnects int    `json:"reconnects"`
+	Failed     int    `json:"failed"`
+	FirstError string `json:"first_error,omitempty"`
+	// LoginMs is each reconnect's login (dial, PROVISION, first UNREAD).
+	LoginMs *Latency `json:"login_ms,omitempty"`
 }
 
 // Latency summarises the end-to-end latency of first receipts, from the
@@ -108,15 +145,35 @@ func (r *Report) judge() {
 	if r.Disconnects > 0 {
 		fail("%d devices disconnected during the run (first: %s)", r.Disconnects, r.FirstDisconnect)
 	}
-	if s := r.Send; s != nil {
+	judgeSend := func(s *Send, what string) {
 		if s.Attempted < s.Planned {
-			fail("%d of %d sends made: the run was interrupted", s.Attempted, s.Planned)
+			fail("%d of %d %ssends made: the run was interrupted", s.Attempted, s.Planned, what)
 		}
 		if s.Refused > 0 {
-			fail("%d sends refused (first: %s); imgate's --send-rate may be too low", s.Refused, s.FirstError)
+			fail("%d %ssends refused (first: %s); imgate's --send-rate may be too low", s.Refused, what, s.FirstError)
 		}
 		if s.Unanswered > 0 {
-			fail("%d sends unanswered (first: %s)", s.Unanswered, s.FirstError)
+			fail("%d %ssends unanswered (first: %s)", s.Unanswered, what, s.FirstError)
+		}
+	}
+	if s := r.Send; s != nil {
+		judgeSend(s, "")
+	}
+	for _, k := range r.Kinds {
+		judgeSend(k.Send, k.Kind+" ")
+	}
+	if c := r.Churn; c != nil && c.Failed > 0 {
+		fail("%d churned devices failed to reconnect and sync (first: %s)", c.Failed, c.FirstError)
+	}
+	if st := r.Storm; st != nil {
+		if st.LoginFailed > 0 {
+			fail("%d devices failed to log in again (first: %s)", st.LoginFailed, st.FirstError)
+		}
+		if st.Synced < st.Devices {
+			fail("%d of %d devices synced everything they were sent", st.Synced, st.Devices)
+		}
+		if st.UnreadMismatches > 0 {
+			fail("%d devices were told wrong unread counts (first: %s)", st.UnreadMismatches, st.FirstUnreadMismatch)
 		}
 	}
 	if d := r.Deliveries; d != nil {
@@ -142,8 +199,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 	c := r.Connect
 	row("connect", "%d devices in %.2fs: %.0f logins/s over %d source address(es), %d failed", c.Devices, c.Seconds, c.PerSecond, c.SourceAddrs, c.Failed)
 	if s := r.Send; s != nil {
-		row("send", "%d of %d stored in %.2fs: %.0f msgs/s (target %.0f), %d refused, %d unanswered, worst lag %.0f ms",
-			s.Stored, s.Planned, s.Seconds, s.PerSecond, s.TargetRate, s.Refused, s.Unanswered, s.MaxLagMs)
+		if s.TargetRate > 0 {
+			row("send", "%d of %d stored in %.2fs: %.0f msgs/s (target %.0f), %d refused, %d unanswered, worst lag %.0f ms",
+				s.Stored, s.Planned, s.Seconds, s.PerSecond, s.TargetRate, s.Refused, s.Unanswered, s.MaxLagMs)
+		} else {
+			row("send", "%d of %d stored in %.2fs: %.0f msgs/s, %d refused, %d unanswered", s.Stored, s.Planned, s.Seconds, s.PerSecond, s.Refused, s.Unanswered)
+		}
 		if a := s.AnswerMs; a != nil {
 			row("answer ms", "%s", a)
 		}
@@ -152,8 +213,49 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("deliveries", "%d of %d in %.2fs: %.0f/s", d.Delivered, d.Expected, d.Seconds, d.PerSecond)
 		row("correctness", "lost %d, duplicates %d, out of order %d, unexpected %d", d.Lost, d.Duplicates, d.OutOfOrder, d.Unexpected)
 	}
+	if d := r.Deliveries; d != nil && d.Resynced > 0 {
+		row("resynced", "%d already held, pulled again after a reconnect (not duplicates)", d.Resynced)
+	}
 	if l := r.Latency; l != nil {
 		row("latency ms", "%s", l)
+	}
+	for _, k := range r.Kinds {
+		s, d := k.Send, k.Deliveries
+		row(k.Kind, "%d of %d stored (%.0f/s, target %.0f), %d refused, %d unanswered; delivered %d of %d, lost %d, dups %d, out of order %d",
+			s.Stored, s.Planned, s.PerSecond, s.TargetRate, s.Refused, s.Unanswered, d.Delivered, d.Expected, d.Lost, d.Duplicates, d.OutOfOrder)
+		if s.AnswerMs != nil {
+			row("  answer ms", "%s", s.AnswerMs)
+		}
+		if k.Latency != nil {
+			row("  latency ms", "%s", k.Latency)
+		}
+	}
+	if c := r.Churn; c != nil {
+		row("churn", "%d reconnects, %d failed", c.Reconnects, c.Failed)
+		if c.LoginMs != nil && c.LoginMs.Count > 0 {
+			row("  login ms", "%s", c.LoginMs)
+		}
+	}
+	if st := r.Storm; st != nil {
+		row("drop", "%d connections closed in %.2fs", r.Connect.Devices, st.DropSeconds)
+		row("reconnect", "%d devices in %.2fs: %.0f logins/s (%d in flight), %d failed", st.Logins, st.LoginSeconds, st.LoginsPerSecond, st.Wave, st.LoginFailed)
+		row("synced", "%d of %d devices, %d msgs each, all within %.2fs of the wave's start", st.Synced, st.Devices, st.MessagesPerDevice, st.SyncedSeconds)
+		if st.SyncMs != nil {
+			row("  sync ms", "%s", st.SyncMs)
+		}
+		row("  unread", "%d wrong counts", st.UnreadMismatches)
+	}
+	if sv := r.Server; sv != nil {
+		if sv.Before != nil {
+			row("server before", "%s", sv.Before)
+		}
+		if sv.During != nil {
+			row("server during", "%s", sv.During)
+			row("  per device", "%.1f KiB RSS, %.2f goroutines (over %d devices)", sv.RSSPerDeviceKiB, sv.GoroutinesPerDevice, sv.Devices)
+		}
+		if sv.Error != "" {
+			row("  metrics error", "%s", sv.Error)
+		}
 	}
 	row("disconnects", "%d", r.Disconnects)
 	result := "PASS"
@@ -169,7 +271,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 
 func formatParams(p map[string]any) string {
 	s := ""
-	for _, k := range []string{"pairs", "members", "devices", "rate", "duration", "via"} {
+	for _, k := range []string{"pairs", "members", "devices", "messages", "senders", "wave", "hold", "rate",
+		"chat_rate", "rest_share", "groups", "group_size", "group_rate", "churn", "offline", "duration", "via"} {
 		if v, ok := p[k]; ok {
 			s += fmt.Sprintf("%s=%v ", k, v)
 		}

@@ -27,6 +27,14 @@ func (v Via) check() (Via, error) {
 	return v, fmt.Errorf("loadtest: via %q: want ws or rest", v)
 }
 
+// Kinds of sends, as reports and inboxes name them.
+const (
+	kindChat     = "chat"      // one to one over WebSocket (or, in chat, as --via says)
+	kindChatREST = "chat_rest" // one to one through /message/send
+	kindGroup    = "group"     // to a group over WebSocket
+	kindOffline  = "offline"   // to devices offline, through /message/send (storm)
+)
+
 func checkRate(rate float64, d time.Duration) error {
 	if rate <= 0 || d <= 0 {
 		return fmt.Errorf("loadtest: the rate and the duration must be positive")
@@ -69,6 +77,9 @@ func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
 		return nil, err
 	}
 	rep.SetupSeconds = time.Since(start).Seconds()
+	if rep.Server, err = r.serverBefore(ctx); err != nil {
+		return nil, err
+	}
 	from, to := us[:sc.Pairs], us[sc.Pairs:]
 	online := us
 	if via == ViaREST {
@@ -84,7 +95,8 @@ func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
 	senders := make([]sender, sc.Pairs)
 	ids := make([]uint64, sc.Pairs)
 	for i := range senders {
-		receivers[i].in = newInbox(from[i].id)
+		receivers[i].in = newInbox()
+		receivers[i].in.expect(from[i].id, from[i].id, kindChat)
 		ids[i] = from[i].id
 		if via == ViaWS {
 			senders[i] = wsSender{dev: devs[i], to: to[i].id, typ: xsync.MessageBody_CHAT}
@@ -93,7 +105,7 @@ func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
 		}
 	}
 	r.measure(ctx, rep, run{
-		senders: senders, from: ids, watch: receivers, all: devs, fanout: 1, rate: sc.Rate, duration: sc.Duration,
+		senders: senders, from: ids, kind: kindChat, watch: receivers, all: devs, fanout: 1, rate: sc.Rate, duration: sc.Duration,
 		pairs: func(outs []*outbox) []pair {
 			ps := make([]pair, len(outs))
 			for i, o := range outs {
@@ -102,6 +114,7 @@ func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
 			return ps
 		},
 	})
+	r.serverDuring(ctx, rep.Server, rep.Connect.Devices-rep.Disconnects)
 	return rep, nil
 }
 
@@ -139,6 +152,9 @@ func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
 		return nil, err
 	}
 	rep.SetupSeconds = time.Since(start).Seconds()
+	if rep.Server, err = r.serverBefore(ctx); err != nil {
+		return nil, err
+	}
 	devs, conn, err := r.connect(ctx, us, true)
 	rep.Connect = conn
 	if err != nil {
@@ -147,14 +163,15 @@ func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
 	defer closeAll(devs)
 	receivers := devs[1:]
 	for _, d := range receivers {
-		d.in = newInbox(gid)
+		d.in = newInbox()
+		d.in.expect(gid, us[0].id, kindGroup)
 	}
 	var s sender = wsSender{dev: devs[0], to: gid, typ: xsync.MessageBody_GROUPCHAT}
 	if via == ViaREST {
 		s = restSender{api: r.api, from: us[0].id, target: toGroups, to: gid}
 	}
 	r.measure(ctx, rep, run{
-		senders: []sender{s}, from: []uint64{us[0].id}, watch: receivers, all: devs,
+		senders: []sender{s}, from: []uint64{us[0].id}, conv: gid, kind: kindGroup, watch: receivers, all: devs,
 		fanout: int64(len(receivers)), rate: sc.Rate, duration: sc.Duration,
 		pairs: func(outs []*outbox) []pair {
 			ps := make([]pair, len(receivers))
@@ -164,6 +181,7 @@ func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
 			return ps
 		},
 	})
+	r.serverDuring(ctx, rep.Server, rep.Connect.Devices-rep.Disconnects)
 	return rep, nil
 }
 
@@ -174,8 +192,10 @@ type Idle struct {
 	Duration time.Duration
 }
 
-// Idle runs the idle scenario: it reports how fast the devices logged in
-// and whether all of them stayed connected.
+// Idle runs the idle scenario: it reports how fast the devices logged in,
+// whether all of them stayed connected and, with a metrics URL, the
+// server's RSS and goroutines per device (scraped before the logins and
+// at the end of the hold).
 func (r *Runner) Idle(ctx context.Context, sc Idle) (*Report, error) {
 	if sc.Devices < 1 || sc.Duration < 0 {
 		return nil, fmt.Errorf("loadtest: idle needs devices and a duration")
@@ -188,6 +208,9 @@ func (r *Runner) Idle(ctx context.Context, sc Idle) (*Report, error) {
 		return nil, err
 	}
 	rep.SetupSeconds = time.Since(start).Seconds()
+	if rep.Server, err = r.serverBefore(ctx); err != nil {
+		return nil, err
+	}
 	devs, conn, err := r.connect(ctx, us, false)
 	rep.Connect = conn
 	if err != nil {
@@ -199,6 +222,7 @@ func (r *Runner) Idle(ctx context.Context, sc Idle) (*Report, error) {
 	r.hold(ctx, sc.Duration)
 	stop()
 	rep.Disconnects, rep.FirstDisconnect = disconnects(devs)
+	r.serverDuring(ctx, rep.Server, rep.Connect.Devices-rep.Disconnects)
 	rep.judge()
 	return rep, nil
 }

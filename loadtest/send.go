@@ -27,7 +27,7 @@ type wsSender struct {
 
 func (s wsSender) send(ctx context.Context, content string) (fate, error) {
 	body := &xsync.MessageBody{Type: s.typ, Ctype: xsync.MessageBody_TEXT, Content: content}
-	dl, err := s.dev.sess.Send(ctx, s.dev.xid(), s.to, body)
+	dl, err := s.dev.session().Send(ctx, s.dev.xid(), s.to, body)
 	if err != nil {
 		return unknown, err
 	}
@@ -48,14 +48,19 @@ type restSender struct {
 
 func (s restSender) send(ctx context.Context, content string) (fate, error) {
 	err := s.api.send(ctx, s.from, s.target, s.to, content)
+	return fateOf(err), err
+}
+
+// fateOf is the fate of a REST send that answered err.
+func fateOf(err error) fate {
 	var ce *codeError
 	switch {
 	case err == nil:
-		return stored, nil
+		return stored
 	case errors.As(err, &ce):
-		return refused, err
+		return refused
 	default:
-		return unknown, err
+		return unknown
 	}
 }
 
@@ -80,18 +85,16 @@ func newPacer(rate float64, d time.Duration) *pacer {
 	return &pacer{rate: rate, total: int64(rate * d.Seconds()), answers: newHistogram()}
 }
 
-// run runs the senders, whose ids are from, and returns their outboxes.
-func (p *pacer) run(ctx context.Context, senders []sender, from []uint64) ([]*outbox, Send) {
-	outs := make([]*outbox, len(senders))
+// run runs the senders, recording their sends in outs (one each).
+func (p *pacer) run(ctx context.Context, senders []sender, outs []*outbox) Send {
 	lags := make([]time.Duration, len(senders))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, s := range senders {
-		outs[i] = &outbox{from: from[i]}
 		wg.Go(func() { lags[i] = p.sender(ctx, start, i, len(senders), s, outs[i]) })
 	}
 	wg.Wait()
-	return outs, p.summary(outs, lags, time.Since(start))
+	return p.summary(outs, lags, time.Since(start))
 }
 
 // sender runs the i-th of n senders and returns how far behind schedule

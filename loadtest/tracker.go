@@ -58,8 +58,18 @@ const (
 // writes it, and it is read after that goroutine ends.
 type outbox struct {
 	from  uint64
+	conv  uint64 // the conversation as the receivers see it: from, or a group
+	kind  string
 	fates []fate // fates[seq-1]
 	first string // the first refusal or error
+}
+
+// key is the stream a receiver gets this outbox's sends in.
+func (o *outbox) key() streamKey {
+	if o.conv == 0 {
+		return streamKey{o.from, o.from}
+	}
+	return streamKey{o.conv, o.from}
 }
 
 func (o *outbox) record(seq uint32, f fate, err error) {
@@ -72,39 +82,103 @@ func (o *outbox) record(seq uint32, f fate, err error) {
 	}
 }
 
-// stream is what one device received from one sender, by sequence.
+// stream is what one device received from one sender in one
+// conversation, by sequence.
 type stream struct {
+	kind       string  // what sends it carries (chat, group, …); "" unexpected
 	got        []uint8 // got[seq]: how many times it came
 	last       uint32  // highest sequence received
 	outOfOrder int64   // receipts below last that were not seen before
 }
 
-// inbox is what one device received in the conversation it watches (the
-// peer of a chat, or a group). Only the goroutine holding its session's
-// lock touches it.
+// streamKey names a stream: the conversation as the receiver sees it (the
+// peer of a chat, or a group) and the sender.
+type streamKey struct{ conv, from uint64 }
+
+// inbox is what one device received in the conversations it watches,
+// across its connections: a device that reconnects keeps its inbox, as an
+// app keeps its messages. Only the goroutine watching the device touches
+// it (under its session's lock), and the scenario once watching ended.
 type inbox struct {
-	conv    uint64
-	next    int // metas of conv already read
-	from    map[uint64]*stream
-	foreign int64 // metas without a stamp
+	convs   map[uint64]int // watched conversations: metas of each read from cur
+	cur     *client.Session
+	since   int64           // unix ns cur's login began: what was sent before is synced, not pushed
+	retired *client.Session // the last session whose end was counted
+
+	from map[streamKey]*stream
+	held map[streamKey]bool // {conv, server id} of every meta held, across connections
+
+	foreign  int64 // metas without a stamp
+	resynced int64 // metas held from an earlier connection, sent again after a reconnect
+	oldDups  int64 // duplicates that the device's earlier sessions dropped
+
+	sender uint64 // storm: the user whose messages the device syncs
+	want   int64  // distinct deliveries after which the device is synced (0: none)
+	have   int64  // distinct deliveries so far
+	doneAt int64  // unix ns have reached want
 }
 
-func newInbox(conv uint64) *inbox { return &inbox{conv: conv, from: map[uint64]*stream{}} }
+func newInbox(convs ...uint64) *inbox {
+	in := &inbox{convs: map[uint64]int{}, from: map[streamKey]*stream{}, held: map[streamKey]bool{}}
+	for _, c := range convs {
+		in.convs[c] = 0
+	}
+	return in
+}
 
-// take reads the metas of the conversation received since the last call.
-func (in *inbox) take(v client.View, t *tracker) {
-	metas := v.Conv(in.conv)
-	if in.next >= len(metas) {
+// expect watches conv for what from sends, of kind.
+func (in *inbox) expect(conv, from uint64, kind string) {
+	in.convs[conv] = 0
+	in.from[streamKey{conv, from}] = &stream{kind: kind}
+}
+
+// take reads the metas of the watched conversations that s (whose login
+// began at since) received since the last call. A new session starts
+// over: its conversations hold only what it received.
+func (in *inbox) take(s *client.Session, since int64, v client.View, t *tracker) {
+	if s == in.retired {
 		return
 	}
-	now := time.Now().UnixNano()
-	for _, m := range metas[in.next:] {
-		in.receive(m, t, now)
+	if s != in.cur {
+		in.cur, in.since = s, since
+		for c := range in.convs {
+			in.convs[c] = 0
+		}
 	}
-	in.next = len(metas)
+	var now int64
+	for conv, next := range in.convs {
+		metas := v.Conv(conv)
+		if next >= len(metas) {
+			continue
+		}
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
+		for _, m := range metas[next:] {
+			in.receive(conv, m, t, now)
+		}
+		in.convs[conv] = len(metas)
+	}
 }
 
-func (in *inbox) receive(m *xsync.Meta, t *tracker, now int64) {
+// retire counts the duplicates that an ended session dropped, once.
+func (in *inbox) retire(s *client.Session, v client.View) {
+	if s != in.retired {
+		in.oldDups += int64(v.Dups())
+		in.retired = s
+	}
+}
+
+func (in *inbox) receive(conv uint64, m *xsync.Meta, t *tracker, now int64) {
+	if m.Id != 0 {
+		k := streamKey{conv, m.Id}
+		if in.held[k] {
+			in.resynced++
+			t.resynced.Add(1)
+			return
+		}
+		in.held[k] = true
+	}
 	var body xsync.MessageBody
 	if proto.Unmarshal(m.Payload, &body) != nil {
 		in.foreign++
@@ -115,10 +189,11 @@ func (in *inbox) receive(m *xsync.Meta, t *tracker, now int64) {
 		in.foreign++
 		return
 	}
-	st := in.from[m.GetFrom().GetUid()]
+	key := streamKey{conv, m.GetFrom().GetUid()}
+	st := in.from[key]
 	if st == nil {
 		st = &stream{}
-		in.from[m.GetFrom().GetUid()] = st
+		in.from[key] = st
 	}
 	for uint32(len(st.got)) <= seq {
 		st.got = append(st.got, 0)
@@ -131,23 +206,33 @@ func (in *inbox) receive(m *xsync.Meta, t *tracker, now int64) {
 		st.outOfOrder++
 	}
 	st.last = max(st.last, seq)
-	t.arrived(now, sent)
+	t.arrived(st.kind, now, sent, sent >= in.since)
+	in.have++
+	if in.want > 0 && in.have == in.want {
+		in.doneAt = now
+		t.synced.Add(1)
+	}
 }
 
-// tracker gathers what every device received: the latency histogram and
-// the counts the progress bar shows.
+// tracker gathers what every device received: latency histograms, and
+// the counts the progress bars show.
 type tracker struct {
-	mu   sync.Mutex
-	hist *hdrhistogram.Histogram // microseconds
+	mu    sync.Mutex
+	all   *hdrhistogram.Histogram            // microseconds, every pushed first receipt
+	kinds map[string]*hdrhistogram.Histogram // the same by the stream's kind
 
 	received atomic.Int64 // first receipts
 	lastAt   atomic.Int64 // unix ns of the latest first receipt
+	resynced atomic.Int64 // receipts of what a device held before reconnecting
+	synced   atomic.Int64 // devices that have all they want (inbox.want)
 }
 
 // maxLatency is the histogram's range; longer latencies count as this.
 const maxLatency = time.Minute
 
-func newTracker() *tracker { return &tracker{hist: newHistogram()} }
+func newTracker() *tracker {
+	return &tracker{all: newHistogram(), kinds: map[string]*hdrhistogram.Histogram{}}
+}
 
 func newHistogram() *hdrhistogram.Histogram {
 	return hdrhistogram.New(1, maxLatency.Microseconds(), 3)
@@ -159,11 +244,22 @@ func recordDuration(h *hdrhistogram.Histogram, d time.Duration) {
 }
 
 // arrived records a first receipt at now of what was sent at sent (unix
-// ns both).
-func (t *tracker) arrived(now, sent int64) {
-	t.mu.Lock()
-	recordDuration(t.hist, time.Duration(now-sent))
-	t.mu.Unlock()
+// ns both). Only a live receipt, sent while the device's connection was
+// up, has a latency: the rest waited for the device to reconnect.
+func (t *tracker) arrived(kind string, now, sent int64, live bool) {
+	if live {
+		t.mu.Lock()
+		recordDuration(t.all, time.Duration(now-sent))
+		if kind != "" {
+			h := t.kinds[kind]
+			if h == nil {
+				h = newHistogram()
+				t.kinds[kind] = h
+			}
+			recordDuration(h, time.Duration(now-sent))
+		}
+		t.mu.Unlock()
+	}
 	t.received.Add(1)
 	t.lastAt.Store(now)
 }
@@ -171,7 +267,17 @@ func (t *tracker) arrived(now, sent int64) {
 func (t *tracker) latency() *Latency {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return summarize(t.hist)
+	return summarize(t.all)
+}
+
+// kindLatency is the latency of one kind's live receipts; nil when none.
+func (t *tracker) kindLatency(kind string) *Latency {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if h := t.kinds[kind]; h != nil {
+		return summarize(h)
+	}
+	return nil
 }
 
 // summarize reads a histogram of microseconds in milliseconds.
@@ -192,30 +298,47 @@ type pair struct {
 
 // account compares what was stored with what each device received.
 // Duplicates include the metas the devices' sessions dropped as already
-// held (client.View.Dups): the server sent them twice.
+// held (client.View.Dups): the server sent them twice on one connection.
 func account(pairs []pair, devs []*device) Deliveries {
+	d := tally(pairs)
+	faults(&d, pairs, devs)
+	return d
+}
+
+// tally counts what the pairs' devices received of what was stored.
+func tally(pairs []pair) Deliveries {
 	var d Deliveries
-	expected := map[*device]map[uint64]bool{}
+	for _, p := range pairs {
+		d.add(p.out, p.dev.in.from[p.out.key()])
+	}
+	return d
+}
+
+// faults adds to d what the devices received that no pair explains, and
+// the duplicates their sessions dropped.
+func faults(d *Deliveries, pairs []pair, devs []*device) {
+	expected := map[*device]map[streamKey]bool{}
 	for _, p := range pairs {
 		if expected[p.dev] == nil {
-			expected[p.dev] = map[uint64]bool{}
+			expected[p.dev] = map[streamKey]bool{}
 		}
-		expected[p.dev][p.out.from] = true
-		d.add(p.out, p.dev.in.from[p.out.from])
+		expected[p.dev][p.out.key()] = true
 	}
 	for _, dev := range devs {
 		if dev == nil || dev.in == nil {
 			continue
 		}
-		dev.sess.Read(func(v client.View) { d.Duplicates += int64(v.Dups()) })
+		s := dev.session()
+		s.Read(func(v client.View) { dev.in.retire(s, v) })
+		d.Duplicates += dev.in.oldDups
 		d.Unexpected += dev.in.foreign
-		for from, st := range dev.in.from {
-			if !expected[dev][from] {
+		d.Resynced += dev.in.resynced
+		for k, st := range dev.in.from {
+			if !expected[dev][k] {
 				d.Unexpected += int64(st.distinct())
 			}
 		}
 	}
-	return d
 }
 
 func (st *stream) distinct() int {

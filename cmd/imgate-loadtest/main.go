@@ -4,7 +4,11 @@
 //
 //	imgate-loadtest chat  --pairs 500 --rate 2000 --duration 10s [--via rest]
 //	imgate-loadtest group --members 1000 --rate 50 --duration 10s
-//	imgate-loadtest idle  --devices 10000 --duration 1m
+//	imgate-loadtest idle  --devices 10000 --duration 1m [--metrics-url URL]
+//	imgate-loadtest storm --devices 19000 --messages 5
+//	imgate-loadtest mixed --pairs 500 --chat-rate 1000 --groups 5 --group-rate 20 --churn 5
+//
+// The app comes from "imgate app create" (see usage below).
 //
 // Every flag has an environment variable IMGATE_LOADTEST_<FLAG>, e.g.
 // IMGATE_LOADTEST_ADMIN_TOKEN. It exits 1 when the run fails: a lost,
@@ -45,7 +49,28 @@ const usage = `usage: imgate-loadtest <scenario> [flags]
 scenarios:
   chat    pairs of users chat one to one at a total rate (--via ws or rest)
   group   one group of online members; its owner sends at a rate
-  idle    logged-in devices held for a duration
+  idle    logged-in devices held for a duration; with --metrics-url, the
+          server's RSS and goroutines per device
+  storm   devices online, all drop at once, get messages while offline,
+          all reconnect at once: login rate, time until all are synced
+  mixed   chat over WebSocket and REST, group messages and devices
+          dropping and reconnecting, at once over one set of users
+
+The tool makes its own users (/user/register/batch), tokens, groups and
+group members through the REST API, under a fresh username prefix per
+run. The app and its admin token come from one command on the server's
+store, since imgate has no REST call that creates apps:
+
+  imgate app create --id loadtest --name loadtest [--postgres DSN | --data-dir DIR]
+  # {"app_id":"loadtest","access_token":"eyJ…"}
+
+then pass --app-id and --admin-token. Serve with a cheap bcrypt cost and a
+per-session send rate above a sender's: imgate serve --password-cost 4
+--send-rate 1000.
+
+Every run checks that each stored message reaches each device that
+should get it exactly once and in order; a loss, duplicate, reordering,
+refused send or dropped device fails it (exit status 1).
 
 Every flag has an environment variable IMGATE_LOADTEST_<FLAG>, e.g.
 IMGATE_LOADTEST_ADMIN_TOKEN. Run "imgate-loadtest <scenario> -h" for the
@@ -64,6 +89,8 @@ type options struct {
 	rate     float64
 	via      string
 	count    int // pairs, members or devices
+	storm    loadtest.Storm
+	mixed    loadtest.Mixed
 }
 
 // run is the whole program, callable from tests.
@@ -114,7 +141,8 @@ func commonFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.cfg.MaxList, "max-list", 500, "longest list in one REST call: imgate's --max-list")
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 64, "REST calls and logins in flight during setup")
 	fs.IntVar(&o.cfg.SourceAddrs, "source-addrs", 0, "spread connections over 127.0.0.1..127.0.0.N (loopback URLs only); 0: one per 20,000 devices")
-	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "how long to wait after the last send for missing deliveries")
+	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "how long to wait after the last send (storm: the last login) for missing deliveries")
+	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint, e.g. http://127.0.0.1:9464/metrics (imgate serve --metrics-listen): report its RSS, goroutines and devices online before the logins and while the devices are held, and the growth per device")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bars")
 }
@@ -131,6 +159,26 @@ func scenarioFlags(fs *flag.FlagSet, scenario string, o *options) error {
 		fs.StringVar(&o.via, "via", "ws", "ws (XSYNC over WebSocket) or rest (/message/send with from_user_id)")
 	case "idle":
 		fs.IntVar(&o.count, "devices", 1000, "devices to log in and hold")
+	case "storm":
+		st := &o.storm
+		fs.IntVar(&st.Devices, "devices", 1000, "devices (one user each) that drop and reconnect")
+		fs.IntVar(&st.Messages, "messages", 5, "messages each device is sent while offline, through /message/send")
+		fs.IntVar(&st.Senders, "senders", 10, "users sending them (device i gets its messages from sender i mod senders)")
+		fs.DurationVar(&st.Hold, "hold", time.Second, "how long the devices stay online before all drop")
+		fs.IntVar(&st.Wave, "wave", 0, "logins in flight during the reconnect wave; 0: every device at once")
+		return nil
+	case "mixed":
+		m := &o.mixed
+		fs.IntVar(&m.Pairs, "pairs", 100, "pairs of users (all online); the first of each sends to the second")
+		fs.Float64Var(&m.ChatRate, "chat-rate", 200, "one-to-one messages per second, all pairs together")
+		fs.Float64Var(&m.RESTShare, "rest-share", 0.25, "share (0..1) of the pairs, and so of the chat, sending through /message/send instead of WebSocket")
+		fs.IntVar(&m.Groups, "groups", 3, "groups, drawn from the same users, each owned by a chat sender")
+		fs.IntVar(&m.GroupSize, "group-size", 50, "members of each group, the owner included")
+		fs.Float64Var(&m.GroupRate, "group-rate", 10, "group messages per second, all groups together, from their owners over WebSocket")
+		fs.Float64Var(&m.Churn, "churn", 2, "chat receivers dropping their connection per second; each comes back after --offline and syncs")
+		fs.DurationVar(&m.Offline, "offline", time.Second, "how long a dropped device stays away")
+		fs.DurationVar(&m.Duration, "duration", 10*time.Second, "how long to send")
+		return nil
 	default:
 		return fmt.Errorf("unknown scenario %q", scenario)
 	}
@@ -176,6 +224,10 @@ func runScenario(ctx context.Context, r *loadtest.Runner, scenario string, o *op
 		return r.Chat(ctx, loadtest.Chat{Pairs: o.count, Rate: o.rate, Duration: o.duration, Via: via})
 	case "group":
 		return r.Group(ctx, loadtest.Group{Members: o.count, Rate: o.rate, Duration: o.duration, Via: via})
+	case "storm":
+		return r.Storm(ctx, o.storm)
+	case "mixed":
+		return r.Mixed(ctx, o.mixed)
 	default:
 		return r.Idle(ctx, loadtest.Idle{Devices: o.count, Duration: o.duration})
 	}

@@ -62,7 +62,7 @@ func TestRunRefusals(t *testing.T) {
 		want string
 	}{
 		{"no scenario", nil, flag.ErrHelp.Error()},
-		{"unknown scenario", []string{"storm"}, `unknown scenario "storm"`},
+		{"unknown scenario", []string{"flood"}, `unknown scenario "flood"`},
 		{"no app", []string{"chat"}, "required"},
 		{"bad via", []string{"chat", "--app-id", "a", "--admin-token", "t", "--via", "carrier-pigeon", "--url", "http://127.0.0.1:1"}, "want ws or rest"},
 	}
@@ -76,5 +76,34 @@ func TestRunRefusals(t *testing.T) {
 				t.Errorf("run without a scenario = %v, want flag.ErrHelp", err)
 			}
 		})
+	}
+}
+
+func TestStormAndMixedFlags(t *testing.T) {
+	for _, tt := range []struct {
+		scenario string
+		args     []string
+		check    func(o *options) bool
+	}{
+		{"storm", []string{"--devices", "19000", "--messages", "3", "--wave", "500", "--metrics-url", "http://127.0.0.1:9464/metrics"}, func(o *options) bool {
+			return o.storm.Devices == 19000 && o.storm.Messages == 3 && o.storm.Wave == 500 && o.storm.Senders == 10 && o.cfg.MetricsURL != ""
+		}},
+		{"mixed", []string{"--pairs", "7", "--rest-share", "0.5", "--churn", "0"}, func(o *options) bool {
+			return o.mixed.Pairs == 7 && o.mixed.RESTShare == 0.5 && o.mixed.Churn == 0 && o.mixed.Groups == 3 && o.mixed.Duration == 10*time.Second
+		}},
+	} {
+		fs := flag.NewFlagSet(tt.scenario, flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		o := &options{}
+		commonFlags(fs, o)
+		if err := scenarioFlags(fs, tt.scenario, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := parse(fs, tt.args, env(nil)); err != nil {
+			t.Fatal(err)
+		}
+		if !tt.check(o) {
+			t.Errorf("%s %q: options %+v", tt.scenario, tt.args, o)
+		}
 	}
 }

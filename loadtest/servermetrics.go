@@ -1,0 +1,201 @@
+package loadtest
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The server's Prometheus metrics the tool reads (text exposition
+// format). A metric with several series (labels) is summed.
+const (
+	metricRSS        = "process_resident_memory_bytes"
+	metricGoroutines = "go_goroutines"
+	metricDevices    = "imgate_devices_online"
+)
+
+// ServerSample is one scrape of the server's metrics; a metric the server
+// did not expose is 0 and named in Missing.
+type ServerSample struct {
+	RSSBytes      float64  `json:"rss_bytes"`
+	Goroutines    float64  `json:"goroutines"`
+	DevicesOnline float64  `json:"devices_online"`
+	Missing       []string `json:"missing,omitempty"`
+}
+
+// String is the sample on one line.
+func (s *ServerSample) String() string {
+	out := fmt.Sprintf("RSS %.1f MiB, %.0f goroutines, %.0f devices online", s.RSSBytes/(1<<20), s.Goroutines, s.DevicesOnline)
+	if len(s.Missing) > 0 {
+		out += " (not exposed: " + strings.Join(s.Missing, ", ") + ")"
+	}
+	return out
+}
+
+func (s *ServerSample) has(name string) bool {
+	for _, m := range s.Missing {
+		if m == name {
+			return false
+		}
+	}
+	return true
+}
+
+// Server is what the server's metrics said before the devices logged in
+// and while the scenario held them, and the difference per device.
+type Server struct {
+	URL    string        `json:"url"`
+	Before *ServerSample `json:"before,omitempty"`
+	During *ServerSample `json:"during,omitempty"`
+	// Devices is the tool's devices online at the second scrape, the
+	// divisor of the figures per device.
+	Devices             int     `json:"devices"`
+	RSSPerDeviceKiB     float64 `json:"rss_per_device_kib"`
+	GoroutinesPerDevice float64 `json:"goroutines_per_device"`
+	Error               string  `json:"error,omitempty"`
+}
+
+// scrape reads the three metrics from a Prometheus text exposition.
+//
+// A small parser of the plain sample lines rather than
+// prometheus/common/expfmt: the tool needs three unlabelled (or summed)
+// samples, which the text format writes as "name[{labels}] value
+// [timestamp]", and this keeps the module's dependencies as they are.
+func scrape(ctx context.Context, hc *http.Client, url string) (*ServerSample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: metrics %s: %w", url, err)
+	}
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("loadtest: metrics %s: HTTP %d", url, resp.StatusCode)
+	}
+	vals, err := parseMetrics(resp.Body, metricRSS, metricGoroutines, metricDevices)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: metrics %s: %w", url, err)
+	}
+	var missing []string
+	for i, n := range []string{metricRSS, metricGoroutines, metricDevices} {
+		if math.IsNaN(vals[i]) {
+			missing, vals[i] = append(missing, n), 0
+		}
+	}
+	return &ServerSample{RSSBytes: vals[0], Goroutines: vals[1], DevicesOnline: vals[2], Missing: missing}, nil
+}
+
+// parseMetrics returns the value of each named metric, summed over its
+// series, NaN when absent.
+func parseMetrics(r io.Reader, names ...string) ([]float64, error) {
+	want := map[string]int{}
+	out := make([]float64, len(names))
+	for i, n := range names {
+		want[n] = i
+		out[i] = math.NaN()
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		end := strings.IndexAny(line, "{ \t")
+		if end < 0 {
+			continue
+		}
+		i, ok := want[line[:end]]
+		if !ok {
+			continue
+		}
+		rest := line[end:]
+		if rest[0] == '{' {
+			// Label values may hold '}' only inside quotes.
+			close := labelsEnd(rest)
+			if close < 0 {
+				return nil, fmt.Errorf("malformed line %q", line)
+			}
+			rest = rest[close+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("no value in %q", line)
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", line, err)
+		}
+		if math.IsNaN(out[i]) {
+			out[i] = 0
+		}
+		out[i] += v
+	}
+	return out, sc.Err()
+}
+
+// labelsEnd is the index of the '}' closing the label set that s starts
+// with, or -1.
+func labelsEnd(s string) int {
+	quoted := false
+	for i := 1; i < len(s); i++ {
+		switch {
+		case quoted && s[i] == '\\':
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case !quoted && s[i] == '}':
+			return i
+		}
+	}
+	return -1
+}
+
+// serverBefore scrapes the server's metrics before a scenario's devices
+// log in; nil when no metrics URL is configured. An error here ends the
+// run before it starts.
+func (r *Runner) serverBefore(ctx context.Context) (*Server, error) {
+	if r.cfg.MetricsURL == "" {
+		return nil, nil
+	}
+	s, err := scrape(ctx, r.api.hc, r.cfg.MetricsURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{URL: r.cfg.MetricsURL, Before: s}, nil
+}
+
+// serverDuring scrapes again while devices of the tool are online and
+// fills the figures per device. A failure is noted in the report, not
+// failed: the scenario itself ran.
+func (r *Runner) serverDuring(ctx context.Context, srv *Server, devices int) {
+	if srv == nil {
+		return
+	}
+	s, err := scrape(ctx, r.api.hc, srv.URL)
+	if err != nil {
+		srv.Error = err.Error()
+		return
+	}
+	srv.During, srv.Devices = s, devices
+	if devices <= 0 {
+		return
+	}
+	if s.has(metricRSS) && srv.Before.has(metricRSS) {
+		srv.RSSPerDeviceKiB = (s.RSSBytes - srv.Before.RSSBytes) / 1024 / float64(devices)
+	}
+	if s.has(metricGoroutines) && srv.Before.has(metricGoroutines) {
+		srv.GoroutinesPerDevice = (s.Goroutines - srv.Before.Goroutines) / float64(devices)
+	}
+}
