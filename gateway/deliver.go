@@ -39,9 +39,7 @@ func (f *frames) get(s *session, conv imgate.Conv) (outMsg, bool) {
 	if m, ok := f.cache[k]; ok {
 		return m, true
 	}
-	typ, data, err := s.codec.encode(xsync.Frame_SYNC, &xsync.SyncDL{
-		Status: ok(), Xid: &xsync.XID{Uid: uint64(conv.Peer)}, Metas: f.e.Metas, IsEagerSync: true,
-	})
+	m, err := encodePush(s.codec, &xsync.XID{Uid: uint64(conv.Peer)}, f.e.Metas)
 	if err != nil {
 		s.srv.log.Error("encode event", "err", err)
 		return outMsg{}, false
@@ -49,9 +47,24 @@ func (f *frames) get(s *session, conv imgate.Conv) (outMsg, bool) {
 	if f.items == nil {
 		f.items = &delivered{kind: delivery.KindOf(f.e.Conv.Kind), path: metrics.Push, n: len(f.e.Metas), at: f.e.Accepted}
 	}
-	m := outMsg{typ: typ, data: data, items: f.items}
+	m.items = f.items
 	f.cache[k] = m
 	return m, true
+}
+
+// encodePush encodes an eager SyncDL of metas to xid (a conversation, or
+// 0 for notices). On the binary codec the writer may merge it with the
+// pushes queued next to it.
+func encodePush(c codec, xid *xsync.XID, metas []*xsync.Meta) (outMsg, error) {
+	typ, data, err := c.encode(xsync.Frame_SYNC, &xsync.SyncDL{Status: ok(), Xid: xid, Metas: metas, IsEagerSync: true})
+	if err != nil {
+		return outMsg{}, err
+	}
+	m := outMsg{typ: typ, data: data}
+	if _, binary := c.(binaryCodec); binary {
+		m.push = splitPush(data)
+	}
+	return m, nil
 }
 
 // Deliver pushes an event of the bus to this node's sessions of its

@@ -92,12 +92,13 @@ func (s *session) sendNotices(ctx context.Context) bool {
 	s.mu.Lock()
 	s.noticeSent = last
 	s.mu.Unlock()
-	typ, data, err := s.codec.encode(xsync.Frame_SYNC, &xsync.SyncDL{Status: ok(), Xid: noticeXID(), Metas: metas, IsEagerSync: true})
+	m, err := encodePush(s.codec, noticeXID(), metas)
 	if err != nil {
 		s.srv.log.Error("encode notices", "err", err)
 		return false
 	}
-	s.enqueue(outMsg{typ: typ, data: data, notice: last, items: items})
+	m.notice, m.items = last, items
+	s.enqueue(m)
 	return len(ns) == noticePage
 }
 

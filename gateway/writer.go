@@ -24,6 +24,9 @@ type outMsg struct {
 	items *delivered
 	// queued is when the message was queued (unix nanoseconds).
 	queued int64
+	// push, set on binary eager pushes, lets the writer merge the message
+	// with the pushes queued next to it (merge.go). Shared, read-only.
+	push *pushFrame
 }
 
 // delivered is what one frame delivers to a device: n items of a kind by
@@ -61,7 +64,10 @@ type writer struct {
 	queue []outMsg
 	bytes int
 
+	buf []byte // the merged frame being written; the writer's own
+
 	written atomic.Int64 // the Seq of the last notice written
+	wrote   atomic.Int64 // queued messages written so far, merged or not
 }
 
 // noticeWritten is the Seq of the last notice written to the client.
@@ -81,10 +87,15 @@ func (w *writer) enqueue(m outMsg) bool {
 		w.mu.Unlock()
 		return false
 	}
+	wasEmpty := len(w.queue) == 0
 	w.queue = append(w.queue, m)
 	w.bytes += len(m.data)
 	w.mu.Unlock()
-	w.signal()
+	if wasEmpty {
+		// A queue that was not empty has a wake pending, or a writer
+		// about to take it.
+		w.signal()
+	}
 	return true
 }
 
@@ -95,18 +106,26 @@ func (w *writer) signal() {
 	}
 }
 
-func (w *writer) take() []outMsg {
+// take returns what is queued and queues from now on into spare, a
+// slice take returned before (emptied), so that queueing does not
+// allocate once the queue has grown to its usual length.
+func (w *writer) take(spare []outMsg) []outMsg {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	q := w.queue
-	w.queue, w.bytes = nil, 0
+	w.queue, w.bytes = spare[:0], 0
 	return q
 }
 
+// spareMax bounds the queue slice a writer keeps for reuse.
+const spareMax = 1024
+
 // run writes queued messages, each within timeout, until done is closed;
 // then it writes what is still queued (a kick's notice, say) and returns.
-// It returns early when a write fails.
+// It returns early when a write fails. Pushes queued next to each other
+// go out merged, as one frame (merge.go).
 func (w *writer) run(conn transport, timeout time.Duration, done <-chan struct{}) error {
+	var spare []outMsg
 	for {
 		stopping := false
 		select {
@@ -114,22 +133,21 @@ func (w *writer) run(conn transport, timeout time.Duration, done <-chan struct{}
 		case <-done:
 			stopping = true
 		}
-		q := w.take()
+		q := w.take(spare)
 		if len(q) > 0 {
 			w.metrics.WriteBatch.Observe(float64(len(q)))
 		}
-		for _, m := range q {
-			start := time.Now()
-			w.metrics.QueueTime.Observe(max(start.Sub(time.Unix(0, m.queued)).Seconds(), 0))
-			if err := w.write(conn, m, timeout); err != nil {
+		for i := 0; i < len(q); {
+			j := mergeEnd(q, i)
+			if err := w.writeRun(conn, q[i:j], timeout); err != nil {
 				return err
 			}
-			if m.items != nil {
-				m.items.observe(w.metrics, time.Now())
-			}
-			if m.notice > w.written.Load() {
-				w.written.Store(m.notice)
-			}
+			i = j
+		}
+		w.wrote.Add(int64(len(q)))
+		clear(q) // the frames' bytes, for the collector
+		if cap(q) <= spareMax {
+			spare = q
 		}
 		if stopping {
 			return nil
@@ -137,8 +155,40 @@ func (w *writer) run(conn transport, timeout time.Duration, done <-chan struct{}
 	}
 }
 
-func (w *writer) write(conn transport, m outMsg, timeout time.Duration) error {
+// writeRun writes a run of messages as one frame: the message itself
+// when the run is one, else their merged SyncDL. Each message's queue
+// time, deliveries and notices count as if it had been written alone.
+func (w *writer) writeRun(conn transport, run []outMsg, timeout time.Duration) error {
+	start := time.Now()
+	for _, m := range run {
+		w.metrics.QueueTime.Observe(max(start.Sub(time.Unix(0, m.queued)).Seconds(), 0))
+	}
+	data := run[0].data
+	if len(run) > 1 {
+		w.buf = appendMerged(w.buf[:0], run)
+		data = w.buf
+	}
+	err := w.write(conn, run[0].typ, data, timeout)
+	if cap(w.buf) > mergeKeepBytes {
+		w.buf = nil
+	}
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	for _, m := range run {
+		if m.items != nil {
+			m.items.observe(w.metrics, now)
+		}
+		if m.notice > w.written.Load() {
+			w.written.Store(m.notice)
+		}
+	}
+	return nil
+}
+
+func (w *writer) write(conn transport, typ websocket.MessageType, data []byte, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return conn.write(ctx, m.typ, m.data)
+	return conn.write(ctx, typ, data)
 }

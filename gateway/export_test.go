@@ -1,0 +1,49 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// HeldHandler serves XSYNC as the Server does at /ws, except that every
+// write waits while hold is locked: a client that reads nothing, without
+// the kernel's socket buffers in between.
+func HeldHandler(s *Server, hold *sync.Mutex) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, func(w http.ResponseWriter, r *http.Request) (transport, codec, bool) {
+			t, c, ok := s.acceptRaw(w, r)
+			if !ok {
+				return nil, nil, false
+			}
+			return heldConn{t, hold}, c, true
+		})
+	})
+}
+
+type heldConn struct {
+	transport
+	hold *sync.Mutex
+}
+
+func (h heldConn) write(ctx context.Context, typ websocket.MessageType, data []byte) error {
+	h.hold.Lock()
+	h.hold.Unlock() //nolint:staticcheck // waits for the test to release writes
+	return h.transport.write(ctx, typ, data)
+}
+
+// Queued is how many messages the server's sessions hold queued, not
+// taken by their writers yet.
+func Queued(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for sess := range s.live {
+		sess.w.mu.Lock()
+		n += len(sess.w.queue)
+		sess.w.mu.Unlock()
+	}
+	return n
+}
