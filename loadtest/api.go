@@ -8,11 +8,15 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 )
 
 // api calls imgate's REST API with the app's admin token.
 type api struct {
-	base  string // http://host:port, no trailing slash
+	// bases are the nodes' http://host:port, no trailing slash; calls
+	// go to each in turn.
+	bases []string
+	next  atomic.Uint64
 	app   string
 	token string
 	hc    *http.Client
@@ -44,7 +48,7 @@ func (a *api) callEnv(ctx context.Context, method, path string, asUser uint64, b
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, a.bases[(a.next.Add(1)-1)%uint64(len(a.bases))]+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: %s %s: %w", method, path, err)
 	}

@@ -119,7 +119,10 @@ func (r *Runner) login(ctx context.Context, u user, sn uint32, hc *http.Client) 
 	since := time.Now().UnixNano()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := client.DialHTTP(ctx, r.ws, client.Options{}, hc)
+	// Users are spread over the nodes by id, so that a chat's two sides
+	// and a group's members sit on different nodes; a device reconnects
+	// to its node.
+	c, err := client.DialHTTP(ctx, r.ws[u.id%uint64(len(r.ws))], client.Options{}, hc)
 	if err != nil {
 		return nil, err
 	}

@@ -106,8 +106,8 @@ func randomLetters(n int) string {
 type Runner struct {
 	cfg  Config
 	api  *api
-	ws   string   // the gateway's WebSocket URL
-	host *url.URL // the REST base, parsed
+	ws   []string // the gateways' WebSocket URLs, one per node
+	host *url.URL // the first node's REST base, parsed
 	bars progress
 	made atomic.Int64 // users registered so far, numbering usernames
 }
@@ -118,21 +118,29 @@ func New(cfg Config) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("loadtest: URL %q is not http(s)://host[:port]", cfg.URL)
+	var bases, wss []string
+	var first *url.URL
+	for _, raw := range strings.Split(cfg.URL, ",") {
+		u, err := url.Parse(strings.TrimRight(strings.TrimSpace(raw), "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("loadtest: URL %q is not http(s)://host[:port]", raw)
+		}
+		ws := *u
+		ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+		ws.Path = strings.TrimRight(u.Path, "/") + "/ws"
+		bases, wss = append(bases, u.String()), append(wss, ws.String())
+		if first == nil {
+			first = u
+		}
 	}
-	ws := *u
-	ws.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
-	ws.Path = strings.TrimRight(u.Path, "/") + "/ws"
 	hc := &http.Client{Transport: &http.Transport{
 		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute,
 	}}
 	return &Runner{
 		cfg:  cfg,
-		api:  &api{base: u.String(), app: cfg.AppID, token: cfg.AdminToken, hc: hc},
-		ws:   ws.String(),
-		host: u,
+		api:  &api{bases: bases, app: cfg.AppID, token: cfg.AdminToken, hc: hc},
+		ws:   wss,
+		host: first,
 		bars: progress{w: cfg.Progress},
 	}, nil
 }

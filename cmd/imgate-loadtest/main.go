@@ -133,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func commonFlags(fs *flag.FlagSet, o *options) {
-	fs.StringVar(&o.cfg.URL, "url", "http://127.0.0.1:8080", "imgate's REST base URL; the WebSocket is its /ws")
+	fs.StringVar(&o.cfg.URL, "url", "http://127.0.0.1:8080", "imgate's REST base URL; the WebSocket is its /ws. Several nodes: comma-separated URLs (devices spread over them by user id, REST calls go to each in turn)")
 	fs.StringVar(&o.cfg.AppID, "app-id", "", "the app's id (required)")
 	fs.StringVar(&o.cfg.AdminToken, "admin-token", "", "an admin access token of the app (required)")
 	fs.StringVar(&o.cfg.Prefix, "prefix", "", "username prefix; default lt_ and random letters, unique per run")
