@@ -8,6 +8,7 @@ package embedded
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -93,10 +94,7 @@ func openPool(ctx context.Context, path string, writer bool) (*sqlx.DB, error) {
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
-	db, err := sqlx.Open("sqlite", path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
-	}
+	db := sqlx.NewDb(sql.OpenDB(stmtCacheConnector{dsn: path + "?" + q.Encode(), drv: &sqlite.Driver{}}), "sqlite")
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)
