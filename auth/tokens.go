@@ -162,25 +162,50 @@ var errInvalid = &imgate.Error{Code: imgate.CodeInvalidToken, Message: "invalid 
 // CodeForbidden when its user is disabled. A token that imgate did not sign
 // is valid only if it was imported (see Import).
 func (t *Tokens) Verify(ctx context.Context, raw string) (imgate.Token, error) {
+	tok, _, err := t.verify(ctx, raw)
+	return tok, err
+}
+
+// VerifyUser is Verify for a caller that needs the token's user as the
+// store has it now (a WebSocket login). When verifying read the user from
+// the store (the token's record was not cached), it returns that user and
+// fresh, so that the caller need not read it again; otherwise the caller
+// reads the user itself.
+func (t *Tokens) VerifyUser(ctx context.Context, raw string) (tok imgate.Token, u imgate.User, fresh bool, err error) {
+	tok, user, err := t.verify(ctx, raw)
+	if err != nil || user == nil {
+		return tok, imgate.User{}, false, err
+	}
+	return tok, *user, true, nil
+}
+
+// verify is Verify, returning also the token's user when it was read from
+// the store by this call.
+func (t *Tokens) verify(ctx context.Context, raw string) (imgate.Token, *imgate.User, error) {
 	var c claims
 	if _, err := t.parser.ParseWithClaims(raw, &c, t.key); err != nil {
-		return t.verifyImported(ctx, raw)
+		tok, err := t.verifyImported(ctx, raw)
+		return tok, nil, err
 	}
-	e, err := t.lookup(ctx, c.ID)
+	e, u, err := t.lookup(ctx, c.ID)
 	if err != nil {
-		return imgate.Token{}, err
+		return imgate.Token{}, nil, err
 	}
 	if e.tok.AppID != c.App || int(e.tok.Kind) != c.Role || strconv.FormatInt(e.tok.UserID, 10) != c.Subject {
-		return imgate.Token{}, errInvalid
+		return imgate.Token{}, nil, errInvalid
 	}
-	return t.valid(e)
+	tok, err := t.valid(e)
+	if err != nil {
+		return imgate.Token{}, nil, err
+	}
+	return tok, u, nil
 }
 
 func (t *Tokens) verifyImported(ctx context.Context, raw string) (imgate.Token, error) {
 	if raw == "" || len(raw) > maxImportedLen {
 		return imgate.Token{}, errInvalid
 	}
-	e, err := t.lookup(ctx, importedID(raw))
+	e, _, err := t.lookup(ctx, importedID(raw))
 	if err != nil {
 		return imgate.Token{}, err
 	}
@@ -241,37 +266,41 @@ func (t *Tokens) ID(raw string) (string, error) {
 
 func (t *Tokens) key(*jwt.Token) (any, error) { return t.cfg.Secret, nil }
 
-// lookup returns the cached entry of the token id, loading it on a miss.
-func (t *Tokens) lookup(ctx context.Context, id string) (entry, error) {
+// lookup returns the cached entry of the token id, loading it on a miss;
+// the user of a user token it loaded is returned too (nil on a hit).
+func (t *Tokens) lookup(ctx context.Context, id string) (entry, *imgate.User, error) {
 	now := t.now()
 	t.mu.Lock()
 	e, ok := t.cache[id]
 	t.mu.Unlock()
 	if ok && now.Before(e.until) {
-		return e, nil
+		return e, nil, nil
 	}
 	tok, err := t.store.Token(ctx, id)
 	if imgate.ErrorCode(err) == imgate.CodeInvalidToken {
 		// Remembered too, so that a flood of bad tokens stays off the store.
 		e = entry{missing: true, until: now.Add(t.cfg.CacheTTL)}
 		t.put(id, e)
-		return e, nil
+		return e, nil, nil
 	} else if err != nil {
-		return entry{}, fmt.Errorf("auth: load token: %w", err)
+		return entry{}, nil, fmt.Errorf("auth: load token: %w", err)
 	}
 	e = entry{tok: tok, until: now.Add(t.cfg.CacheTTL)}
+	var user *imgate.User
 	if tok.Kind == imgate.TokenUser {
 		u, err := t.store.User(ctx, tok.AppID, tok.UserID)
 		switch {
 		case imgate.ErrorCode(err) == imgate.CodeUserNotFound:
 			e.missing = true
 		case err != nil:
-			return entry{}, fmt.Errorf("auth: load user of token: %w", err)
+			return entry{}, nil, fmt.Errorf("auth: load user of token: %w", err)
+		default:
+			user = &u
 		}
 		e.disabled = u.Status == imgate.UserDisabled
 	}
 	t.put(id, e)
-	return e, nil
+	return e, user, nil
 }
 
 func (t *Tokens) put(id string, e entry) {

@@ -128,7 +128,7 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID string) (imgate.User, string, error) {
 	uid := int64(p.GetXid().GetUid())
 	if p.Token != "" {
-		tok, err := s.srv.tokens.Verify(ctx, p.Token)
+		tok, u, fresh, err := s.srv.tokens.VerifyUser(ctx, p.Token)
 		switch {
 		case imgate.ErrorCode(err) == imgate.CodeForbidden:
 			return imgate.User{}, "", refused(xsync.Status_USER_FROZEN, "user is disabled")
@@ -137,7 +137,12 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 		case tok.Kind != imgate.TokenUser || (uid != 0 && uid != tok.UserID):
 			return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
 		}
-		u, err := s.loadUser(ctx, tok.AppID, tok.UserID)
+		if fresh {
+			// Verifying read the user just now, and refuses a disabled
+			// or deleted one, as loadUser does.
+			return u, tok.ID, nil
+		}
+		u, err = s.loadUser(ctx, tok.AppID, tok.UserID)
 		return u, tok.ID, err
 	}
 	if p.Password == "" || uid == 0 || appID == "" {

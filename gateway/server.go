@@ -131,8 +131,11 @@ func (s *Server) acceptRaw(w http.ResponseWriter, r *http.Request) (transport, c
 	return rawTransport{conn}, c, true
 }
 
-// serve runs a session, until it ends, on the transport accept makes of
-// the request.
+// serve runs a session on the transport accept makes of the request. The
+// request's goroutine logs the session in; a logged-in session goes on in
+// a goroutine of its own and the handler returns, so that what net/http
+// keeps for a request (its buffers, the request, the login's grown stack)
+// is not kept for the life of an idle connection.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, accept func(http.ResponseWriter, *http.Request) (transport, codec, bool)) {
 	s.mu.Lock()
 	if s.draining {
@@ -142,14 +145,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, accept func(http.
 	}
 	s.running.Add(1)
 	s.mu.Unlock()
-	defer s.running.Done()
-	conn, c, ok := accept(w, r)
+	conn, c, ok := accept(smallBuffers{w}, r)
 	if !ok {
+		s.running.Done()
 		return
 	}
 	sess := newSession(s, conn, c)
 	s.cfg.Metrics.Connections.Inc()
-	defer s.cfg.Metrics.Connections.Dec()
 	s.mu.Lock()
 	s.live[sess] = struct{}{}
 	draining := s.draining
@@ -157,12 +159,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, accept func(http.
 	if draining {
 		sess.stop(closeShutdown)
 	}
-	defer func() {
+	ended := func() {
 		s.mu.Lock()
 		delete(s.live, sess)
 		s.mu.Unlock()
-	}()
-	sess.run(r.Context(), r.URL.Query().Get("app_id"))
+		s.cfg.Metrics.Connections.Dec()
+		s.running.Done()
+	}
+	// The request's context ends when the handler returns (net/http
+	// cancels it then); the session's reads must not.
+	sess.run(context.WithoutCancel(r.Context()), r.URL.Query().Get("app_id"), ended)
 }
 
 // Shutdown refuses new connections and closes every session with 1001

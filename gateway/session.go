@@ -83,11 +83,17 @@ func (s *session) entry() delivery.PresenceEntry {
 	return delivery.PresenceEntry{Session: s.id, SN: s.sn, GUID: s.guid, Node: s.srv.hub.node}
 }
 
-// run serves the connection until the session ends. The writer
-// goroutine owns closing: when the session stops it flushes what is
-// queued and sends the close frame, which also ends the reader's Read.
-func (s *session) run(ctx context.Context, appID string) {
-	defer s.conn.closeNow()
+// run logs the session in and sets it up, then serves the connection
+// until the session ends in a new goroutine, and returns; ended is
+// called once the session has ended. The writer goroutine owns closing:
+// when the session stops it flushes what is queued and sends the close
+// frame, which also ends the reader's Read.
+//
+// The reader that serves the logged-in session is a fresh goroutine, not
+// the caller's: the login's store calls grow a goroutine's stack, and
+// the caller's (net/http's) goroutine holds the request's buffers, both
+// of which would otherwise stay with every idle connection.
+func (s *session) run(ctx context.Context, appID string, ended func()) {
 	wdone := make(chan struct{})
 	go func() {
 		defer close(wdone)
@@ -98,17 +104,23 @@ func (s *session) run(ctx context.Context, appID string) {
 	loginTimer.Stop()
 	if !ok {
 		<-wdone
+		s.conn.closeNow()
+		ended()
 		return
 	}
 	s.srv.cfg.Metrics.Devices.Inc()
-	defer s.srv.cfg.Metrics.Devices.Dec()
 	s.setup(ctx)
-	idle := time.AfterFunc(s.srv.cfg.IdleTimeout, func() { s.stop(closeIdle) })
-	s.readLoop(ctx, idle)
-	idle.Stop()
-	s.stop(closeClient)
-	<-wdone // what was queued is written (or failed) before the notice cursor is saved
-	s.logout(ctx)
+	go func() {
+		defer ended()
+		defer s.conn.closeNow()
+		defer s.srv.cfg.Metrics.Devices.Dec()
+		idle := time.AfterFunc(s.srv.cfg.IdleTimeout, func() { s.stop(closeIdle) })
+		s.readLoop(ctx, idle)
+		idle.Stop()
+		s.stop(closeClient)
+		<-wdone // what was queued is written (or failed) before the notice cursor is saved
+		s.logout(ctx)
+	}()
 }
 
 // writeLoop writes until the session stops, then closes the connection
@@ -206,8 +218,23 @@ func (s *session) readLoop(ctx context.Context, idle *time.Timer) {
 			s.refuse(cmd, reason, err)
 			return
 		}
-		s.serve(ctx, cmd, msg)
+		s.serveAside(ctx, cmd, msg)
 	}
+}
+
+// serveAside serves a frame in a goroutine of its own and waits for it.
+// Serving calls the store, whose driver (SQLite's, in Go) grows a
+// goroutine's stack to tens of KiB, and a grown stack is kept until the
+// garbage collector shrinks it: the reader, which spends its life waiting
+// for the next frame, keeps a small one instead. Frames stay served one
+// at a time, in order.
+func (s *session) serveAside(ctx context.Context, cmd xsync.Frame_Command, msg proto.Message) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.serve(ctx, cmd, msg)
+	}()
+	<-done
 }
 
 // read reads one frame; on failure it says why the session must end.

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -99,3 +101,31 @@ func hasToken(h http.Header, name, token string) bool {
 	}
 	return false
 }
+
+// Buffers of a session's connection. net/http hands a hijacked connection
+// 4 KiB buffers each way, which an idle session keeps for its whole life;
+// XSYNC's frames are mostly far smaller. A frame larger than a buffer is
+// read and written around it (bufio passes large reads and writes
+// through), at the cost of one more system call.
+const (
+	readBufferBytes  = 1 << 10
+	writeBufferBytes = 2 << 10
+)
+
+// smallBuffers is a ResponseWriter whose Hijack gives the WebSocket
+// library smaller buffers than net/http's.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil || brw.Reader.Buffered() > 0 {
+		// Keep what net/http has read past the request (a client that
+		// did not wait for the handshake's answer) where it is.
+		return conn, brw, err
+	}
+	// net/http has flushed its answer: brw.Writer is empty.
+	return conn, bufio.NewReadWriter(bufio.NewReaderSize(conn, readBufferBytes), bufio.NewWriterSize(conn, writeBufferBytes)), nil
+}
+
+// Unwrap lets http.ResponseController reach the ResponseWriter.
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -79,8 +79,9 @@ func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Dev
 		if err != nil {
 			return err
 		}
-		out, err = getDevice(ctx, tx, d.AppID, d.UserID, cur.SN, "")
-		return err
+		// What was written, as a read would return it (times in ms).
+		out = newDeviceRow(cur).device()
+		return nil
 	})
 	if err != nil {
 		return imgate.Device{}, fmt.Errorf("sqlstore: register device of user %d: %w", d.UserID, err)
@@ -136,8 +137,9 @@ func (s *Store) UpdateDevice(ctx context.Context, appID string, userID int64, sn
 		if err := saveDevice(ctx, tx, d); err != nil {
 			return err
 		}
-		out, err = getDevice(ctx, tx, appID, userID, sn, "")
-		return err
+		// What was written, as a read would return it (times in ms).
+		out = newDeviceRow(d).device()
+		return nil
 	})
 	if fnErr != nil {
 		return imgate.Device{}, fnErr

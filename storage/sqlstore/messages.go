@@ -254,14 +254,21 @@ func (s *Store) convStates(ctx context.Context, appID string, user int64, and st
 		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq"+
 		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id"+
 		" LEFT JOIN messages rm ON rm.conv_id = c.id AND rm.seq = r.read_seq"+
+		// Each arm is an index search: the chats the user is a of, those
+		// the user is b of (a self-chat is in both; IN ignores the
+		// duplicate), and the group conversations of the user's groups
+		// (group ids are unique across apps; the app is the
+		// conversation's). A condition beside b = ? on the second arm
+		// made SQLite scan all the app's chats instead, and a join from
+		// the groups made it scan all the app's group conversations: per
+		// login, a cost that grew with the app.
 		" WHERE c.id IN ("+
 		"SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND a = ?"+
-		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ? AND a <> ?"+
-		" UNION ALL SELECT gc.id FROM group_members gm JOIN groups g ON g.id = gm.group_id"+
-		" JOIN conversations gc ON gc.app_id = g.app_id AND gc.kind = 2 AND gc.a = g.id AND gc.b = 0"+
-		" WHERE gm.user_id = ? AND g.app_id = ?)"+
+		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ?"+
+		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 2 AND b = 0"+
+		" AND a IN (SELECT group_id FROM group_members WHERE user_id = ?))"+
 		and+" ORDER BY m.id DESC"),
-		user, appID, user, appID, user, user, user, appID)
+		user, appID, user, appID, user, appID, user)
 	if err != nil {
 		return nil, err
 	}
