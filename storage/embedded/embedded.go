@@ -9,6 +9,7 @@ package embedded
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -94,7 +95,9 @@ func openPool(ctx context.Context, path string, writer bool) (*sqlx.DB, error) {
 	} else {
 		q.Add("_pragma", "query_only(1)")
 	}
-	db := sqlx.NewDb(sql.OpenDB(stmtCacheConnector{dsn: path + "?" + q.Encode(), drv: &sqlite.Driver{}}), "sqlite")
+	// Each connection keeps its prepared statements: SQLite would parse
+	// every query text again (sqlstore.CacheStatements).
+	db := sqlx.NewDb(sql.OpenDB(sqlstore.CacheStatements(dsnConnector{dsn: path + "?" + q.Encode()})), "sqlite")
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)
@@ -169,3 +172,12 @@ func translate(err error) error {
 	}
 	return fmt.Errorf("%w: %w", e, err)
 }
+
+// dsnConnector opens SQLite connections to one DSN.
+type dsnConnector struct{ dsn string }
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) {
+	return (&sqlite.Driver{}).Open(c.dsn)
+}
+
+func (c dsnConnector) Driver() driver.Driver { return &sqlite.Driver{} }

@@ -66,7 +66,10 @@ func connect(ctx context.Context, cfg Config) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
 	}
-	db := sql.OpenDB(connector)
+	// Each connection keeps its prepared statements, so that a query with
+	// arguments takes one round trip, not lib/pq's two (Parse, then
+	// Execute), and Postgres plans it once.
+	db := sql.OpenDB(sqlstore.CacheStatements(connector))
 	db.SetMaxOpenConns(cfg.MaxConns)
 	db.SetMaxIdleConns(cfg.MaxConns)
 	if err := db.PingContext(ctx); err != nil {

@@ -1,4 +1,4 @@
-package embedded
+package sqlstore
 
 import (
 	"context"
@@ -9,56 +9,92 @@ import (
 	"strings"
 )
 
-// SQLite parses a statement each time database/sql runs a query string,
-// and parsing costs more than many of imgate's queries themselves (a
-// quarter of the CPU under REST load). stmtCacheDriver wraps the SQLite
-// driver so that each pooled connection keeps the statements it has
-// prepared, by query text, and runs them again with new arguments.
+// CacheStatements wraps a driver's connector so that each pooled
+// connection keeps the statements it has prepared, by query text, and
+// runs them again with new arguments. database/sql prepares nothing
+// across calls: SQLite (modernc) then parses every query text again,
+// which costs more than many of imgate's queries themselves (a quarter of
+// the CPU under REST load), and lib/pq sends each query with arguments
+// as a Parse round trip and then an Execute round trip; a prepared
+// statement runs in one.
 //
 // A connection is used by one goroutine at a time (database/sql holds
 // its lock around every call here), so the cache needs no lock of its
 // own. A statement whose rows are still open is busy: a nested query of
-// the same text runs unprepared, as before. Statements of several SQL
-// commands (migrations) are never cached.
-type stmtCacheDriver struct{ driver.Driver }
+// the same text runs unprepared, as before. Only single SELECT, INSERT,
+// UPDATE, DELETE and WITH statements are cached, not DDL or scripts of
+// several commands (migrations).
+func CacheStatements(c driver.Connector) driver.Connector { return cachingConnector{c} }
+
+type cachingConnector struct{ driver.Connector }
+
+func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newCachingConn(conn)
+}
 
 // maxCachedStmts bounds each connection's cache. imgate has a few hundred
 // query texts; lists expanded into "IN (?, ?, …)" make more, so a full
 // cache is emptied and starts over.
 const maxCachedStmts = 512
 
-func (d stmtCacheDriver) Open(name string) (driver.Conn, error) {
-	c, err := d.Driver.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return newCachingConn(c)
-}
-
-// sqliteConn is what the wrapper needs of the driver's connection.
-type sqliteConn interface {
+// baseConn is what the cache needs of a driver's connection; both
+// modernc's SQLite and lib/pq have it.
+type baseConn interface {
 	driver.Conn
 	driver.ConnPrepareContext
 	driver.ConnBeginTx
 	driver.ExecerContext
 	driver.QueryerContext
-	driver.Pinger
-	driver.SessionResetter
-	driver.Validator
 }
 
 func newCachingConn(c driver.Conn) (driver.Conn, error) {
-	sc, ok := c.(sqliteConn)
+	bc, ok := c.(baseConn)
 	if !ok {
 		c.Close()
-		return nil, fmt.Errorf("embedded: driver connection %T lacks what the statement cache needs", c)
+		return nil, fmt.Errorf("sqlstore: driver connection %T lacks what the statement cache needs", c)
 	}
-	return &cachingConn{sqliteConn: sc, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{baseConn: bc, conn: c, stmts: map[string]*cachedStmt{}}, nil
 }
 
 type cachingConn struct {
-	sqliteConn
+	baseConn
+	conn  driver.Conn // for the optional interfaces
 	stmts map[string]*cachedStmt
+}
+
+// The optional interfaces database/sql looks for, passed on when the
+// driver's connection has them.
+
+func (c *cachingConn) Ping(ctx context.Context) error {
+	if p, ok := c.conn.(driver.Pinger); ok {
+		return p.Ping(ctx)
+	}
+	return nil
+}
+
+func (c *cachingConn) ResetSession(ctx context.Context) error {
+	if r, ok := c.conn.(driver.SessionResetter); ok {
+		return r.ResetSession(ctx)
+	}
+	return nil
+}
+
+func (c *cachingConn) IsValid() bool {
+	if v, ok := c.conn.(driver.Validator); ok {
+		return v.IsValid()
+	}
+	return true
+}
+
+func (c *cachingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if ch, ok := c.conn.(driver.NamedValueChecker); ok {
+		return ch.CheckNamedValue(nv)
+	}
+	return driver.ErrSkip
 }
 
 type cachedStmt struct {
@@ -70,6 +106,20 @@ type cachedStmt struct {
 	busy bool // rows of it are open
 }
 
+// cacheable tells whether a query is one statement the cache keeps.
+func cacheable(query string) bool {
+	q := strings.TrimSpace(query)
+	if strings.Contains(strings.TrimRight(q, "; \t\n"), ";") {
+		return false // several commands
+	}
+	word, _, _ := strings.Cut(q, " ")
+	switch strings.ToUpper(word) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH":
+		return true
+	}
+	return false
+}
+
 // cached returns the connection's prepared statement of query, preparing
 // it if need be; nil when query is not to be cached or is busy.
 func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, error) {
@@ -79,8 +129,8 @@ func (c *cachingConn) cached(ctx context.Context, query string) (*cachedStmt, er
 		}
 		return cs, nil
 	}
-	if strings.Contains(strings.TrimRight(strings.TrimSpace(query), ";"), ";") {
-		return nil, nil // several commands
+	if !cacheable(query) {
+		return nil, nil
 	}
 	s, err := c.PrepareContext(ctx, query)
 	if err != nil {
@@ -119,7 +169,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 		return nil, err
 	}
 	if cs == nil {
-		return c.sqliteConn.ExecContext(ctx, query, args)
+		return c.baseConn.ExecContext(ctx, query, args)
 	}
 	return cs.stmt.ExecContext(ctx, args)
 }
@@ -130,7 +180,7 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 		return nil, err
 	}
 	if cs == nil {
-		return c.sqliteConn.QueryContext(ctx, query, args)
+		return c.baseConn.QueryContext(ctx, query, args)
 	}
 	rows, err := cs.stmt.QueryContext(ctx, args)
 	if err != nil {
@@ -147,7 +197,7 @@ func (c *cachingConn) Close() error {
 		errs = append(errs, cs.stmt.Close())
 		delete(c.stmts, q)
 	}
-	errs = append(errs, c.sqliteConn.Close())
+	errs = append(errs, c.baseConn.Close())
 	return errors.Join(errs...)
 }
 
@@ -185,15 +235,3 @@ func (r *cachedRows) ColumnTypeNullable(i int) (nullable, ok bool) {
 	}
 	return false, false
 }
-
-// stmtCacheConnector opens caching connections to one database.
-type stmtCacheConnector struct {
-	dsn string
-	drv driver.Driver
-}
-
-func (c stmtCacheConnector) Connect(context.Context) (driver.Conn, error) {
-	return stmtCacheDriver{c.drv}.Open(c.dsn)
-}
-
-func (c stmtCacheConnector) Driver() driver.Driver { return stmtCacheDriver{c.drv} }
