@@ -96,10 +96,10 @@ func (r *redisServer) url() string  { return "redis://" + r.addr() + "/0" }
 
 // node is one imgate serve process.
 type node struct {
-	t    *testing.T
-	name string
-	args []string
-	cmd  *exec.Cmd
+	t       *testing.T
+	name    string
+	args    []string
+	cmd     *exec.Cmd
 	http    string // http://127.0.0.1:port
 	metrics string // http://127.0.0.1:port/metrics
 	logs    *syncBuffer
