@@ -45,7 +45,7 @@ func deliveryServer(cfg Config) *Server {
 
 // loggedIn returns a session of user on conn as login and setup leave
 // it: registered in the hub, routed the groups with cursors at their
-// start, its writer running. It ends with the test.
+// start, its writer idle. It ends with the test.
 func loggedIn(tb testing.TB, srv *Server, conn transport, c codec, user int64, groups ...int64) *session {
 	tb.Helper()
 	s := newSession(srv, conn, c)
@@ -61,14 +61,9 @@ func loggedIn(tb testing.TB, srv *Server, conn transport, c codec, user int64, g
 	}
 	s.groupsReady, s.settled, s.primed = true, true, true
 	s.mu.Unlock()
-	wdone := make(chan struct{})
-	go func() {
-		defer close(wdone)
-		s.writeLoop()
-	}()
 	tb.Cleanup(func() {
 		s.stop(closeShutdown)
-		<-wdone
+		<-s.w.ended
 		s.logout(context.Background())
 	})
 	return s

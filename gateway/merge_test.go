@@ -62,18 +62,20 @@ func pushOf(t *testing.T, c codec, xid uint64, metas []*xsync.Meta) outMsg {
 // returns what it wrote.
 func drain(t *testing.T, m *metrics.Metrics, msgs []outMsg) ([][]byte, *writer) {
 	t.Helper()
-	w := newWriter(64<<20, m)
+	conn := &recordConn{}
+	w := newWriter(64<<20, m, conn, time.Second, &deadlines{}, func(err error) {
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	w.running = true // as if a drain ran: queue everything before writing
 	for _, msg := range msgs {
 		if !w.enqueue(msg) {
 			t.Fatal("queue full")
 		}
 	}
-	conn := &recordConn{}
-	done := make(chan struct{})
-	close(done) // write what is queued, then return
-	if err := w.run(conn, time.Second, done); err != nil {
-		t.Fatal(err)
-	}
+	w.stopping = true
+	w.drain() // write what is queued, then end
 	if got := w.wrote.Load(); got != int64(len(msgs)) {
 		t.Fatalf("wrote %d messages, want %d", got, len(msgs))
 	}

@@ -95,6 +95,8 @@ type Server struct {
 	live     map[*session]struct{}
 	draining bool
 	running  sync.WaitGroup
+
+	deadlines deadlines // bound the writes of every session
 }
 
 // New returns a gateway registering its sessions in hub, which must be

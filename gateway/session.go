@@ -20,8 +20,8 @@ import (
 
 var errUnsupported = errors.New("compressed or encrypted frames are not supported")
 
-// session is one logged-in connection: one reader (run) and one writer
-// goroutine.
+// session is one logged-in connection: one reader goroutine (run), and a
+// writer goroutine while something is queued (writer.go).
 type session struct {
 	srv   *Server
 	conn  transport
@@ -61,16 +61,16 @@ type session struct {
 
 	stopOnce sync.Once
 	reason   closeReason
-	detail   string        // replaces the reason's close text when set
-	done     chan struct{} // closed by stop
+	detail   string // replaces the reason's close text when set
 }
 
 func newSession(srv *Server, conn transport, c codec) *session {
 	s := &session{
-		srv: srv, conn: conn, codec: c, w: newWriter(srv.cfg.QueueBytes, srv.cfg.Metrics), done: make(chan struct{}),
+		srv: srv, conn: conn, codec: c,
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
 	}
+	s.w = newWriter(srv.cfg.QueueBytes, srv.cfg.Metrics, conn, srv.cfg.WriteTimeout, &srv.deadlines, s.writerEnded)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	var id [8]byte
 	_, _ = rand.Read(id[:])
@@ -85,25 +85,20 @@ func (s *session) entry() delivery.PresenceEntry {
 
 // run logs the session in and sets it up, then serves the connection
 // until the session ends in a new goroutine, and returns; ended is
-// called once the session has ended. The writer goroutine owns closing:
-// when the session stops it flushes what is queued and sends the close
-// frame, which also ends the reader's Read.
+// called once the session has ended. The writer owns closing: when the
+// session stops it flushes what is queued and sends the close frame,
+// which also ends the reader's Read (writerEnded).
 //
 // The reader that serves the logged-in session is a fresh goroutine, not
 // the caller's: the login's store calls grow a goroutine's stack, and
 // the caller's (net/http's) goroutine holds the request's buffers, both
 // of which would otherwise stay with every idle connection.
 func (s *session) run(ctx context.Context, appID string, ended func()) {
-	wdone := make(chan struct{})
-	go func() {
-		defer close(wdone)
-		s.writeLoop()
-	}()
 	loginTimer := time.AfterFunc(s.srv.cfg.LoginTimeout, func() { s.stop(closeLoginTimeout) })
 	ok := s.login(ctx, appID)
 	loginTimer.Stop()
 	if !ok {
-		<-wdone
+		<-s.w.ended // login stops the session when it fails
 		s.conn.closeNow()
 		ended()
 		return
@@ -118,17 +113,19 @@ func (s *session) run(ctx context.Context, appID string, ended func()) {
 		s.readLoop(ctx, idle)
 		idle.Stop()
 		s.stop(closeClient)
-		<-wdone // what was queued is written (or failed) before the notice cursor is saved
+		<-s.w.ended // what was queued is written (or failed) before the notice cursor is saved
 		s.logout(ctx)
 	}()
 }
 
-// writeLoop writes until the session stops, then closes the connection
-// with the session's reason.
-func (s *session) writeLoop() {
-	err := s.w.run(s.conn, s.srv.cfg.WriteTimeout, s.done)
+// writerEnded is the writer's end, called once by its last drain: after
+// a failed write it stops the session and drops the connection, which
+// ends the reader's Read; after the session stopped and what was queued
+// is written, it closes the connection with the session's reason.
+func (s *session) writerEnded(err error) {
 	if err != nil {
 		s.stop(closeWriteError)
+		_ = s.conn.closeNow()
 		if !isClosed(err) {
 			s.srv.log.Debug("write failed", "user", s.user, "err", err)
 		}
@@ -151,8 +148,8 @@ func (s *session) stopWith(r closeReason, detail string) {
 	s.stopOnce.Do(func() {
 		s.reason, s.detail = r, detail
 		s.srv.cfg.Metrics.Closed(closeTable[r].name)
-		close(s.done)
 		s.cancel()
+		s.w.stop() // after the reason is set: the writer's end reads it
 	})
 }
 
