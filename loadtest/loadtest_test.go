@@ -147,6 +147,9 @@ func TestScenarios(t *testing.T) {
 		{"group ws", func(ctx context.Context) (*loadtest.Report, error) {
 			return r.Group(ctx, loadtest.Group{Members: 50, Rate: 20, Duration: 3 * time.Second})
 		}, 60 * 49},
+		{"group ws, 3 senders", func(ctx context.Context) (*loadtest.Report, error) {
+			return r.Group(ctx, loadtest.Group{Members: 30, Senders: 3, Rate: 30, Duration: 2 * time.Second})
+		}, 60 * 27},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -122,7 +122,12 @@ func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
 // messages per second to it for Duration, and each other member must
 // receive every one.
 type Group struct {
-	Members  int
+	Members int
+	// Senders are the members that send (default 1, the owner), Rate in
+	// all, each waiting for its answers as an app does: one sender sends
+	// at most one message per answer time, so high rates need several.
+	// The other members receive; each must get every sender's messages.
+	Senders  int
 	Rate     float64
 	Duration time.Duration
 	Via      Via
@@ -134,14 +139,17 @@ func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sc.Members < 2 {
-		return nil, fmt.Errorf("loadtest: a group needs at least two members")
+	if sc.Senders <= 0 {
+		sc.Senders = 1
+	}
+	if sc.Members < sc.Senders+1 {
+		return nil, fmt.Errorf("loadtest: a group needs more members than senders")
 	}
 	if err := checkRate(sc.Rate, sc.Duration); err != nil {
 		return nil, err
 	}
 	rep := &Report{Scenario: "group", Via: string(via), Users: sc.Members,
-		Params: map[string]any{"members": sc.Members, "rate": sc.Rate, "duration": sc.Duration.String(), "via": via}}
+		Params: map[string]any{"members": sc.Members, "senders": sc.Senders, "rate": sc.Rate, "duration": sc.Duration.String(), "via": via}}
 	start := time.Now()
 	us, err := r.users(ctx, sc.Members)
 	if err != nil {
@@ -161,22 +169,30 @@ func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
 		return nil, err
 	}
 	defer closeAll(devs)
-	receivers := devs[1:]
+	receivers := devs[sc.Senders:]
+	senders := make([]sender, sc.Senders)
+	from := make([]uint64, sc.Senders)
+	for i := range senders {
+		senders[i], from[i] = wsSender{dev: devs[i], to: gid, typ: xsync.MessageBody_GROUPCHAT}, us[i].id
+		if via == ViaREST {
+			senders[i] = restSender{api: r.api, from: us[i].id, target: toGroups, to: gid}
+		}
+	}
 	for _, d := range receivers {
 		d.in = newInbox()
-		d.in.expect(gid, us[0].id, kindGroup)
-	}
-	var s sender = wsSender{dev: devs[0], to: gid, typ: xsync.MessageBody_GROUPCHAT}
-	if via == ViaREST {
-		s = restSender{api: r.api, from: us[0].id, target: toGroups, to: gid}
+		for _, f := range from {
+			d.in.expect(gid, f, kindGroup)
+		}
 	}
 	r.measure(ctx, rep, run{
-		senders: []sender{s}, from: []uint64{us[0].id}, conv: gid, kind: kindGroup, watch: receivers, all: devs,
+		senders: senders, from: from, conv: gid, kind: kindGroup, watch: receivers, all: devs,
 		fanout: int64(len(receivers)), rate: sc.Rate, duration: sc.Duration,
 		pairs: func(outs []*outbox) []pair {
-			ps := make([]pair, len(receivers))
-			for i, d := range receivers {
-				ps[i] = pair{outs[0], d}
+			ps := make([]pair, 0, len(receivers)*len(outs))
+			for _, d := range receivers {
+				for _, o := range outs {
+					ps = append(ps, pair{o, d})
+				}
 			}
 			return ps
 		},

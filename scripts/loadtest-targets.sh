@@ -51,7 +51,7 @@ case $mode in
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
 
-creds=$("$out/imgate" app create --id loadtest --name loadtest "${store[@]}")
+creds=$("$out/imgate" app create --id loadtest --name loadtest --group-capacity 20000 "${store[@]}")
 token=$(printf '%s' "$creds" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 urls=()
 for i in $(seq 0 $((nodes - 1))); do
@@ -80,8 +80,8 @@ for s in "${scenarios[@]}"; do
     storm) lt storm storm --devices 19000 --messages 5 --source-addrs 4 ;;
     chat) lt chat chat --pairs 2000 --rate 10000 --duration "$duration" ;;
     rest) lt rest chat --pairs 2000 --rate 10000 --duration "$duration" --via rest ;;
-    group10k) lt group10k group --members 10000 --rate 30 --duration "$duration" --source-addrs 2 ;;
-    group1k) lt group1k group --members 1000 --rate 1000 --duration "$duration" ;;
+    group10k) lt group10k group --members 10000 --senders 4 --rate 30 --duration "$duration" --source-addrs 2 ;;
+    group1k) lt group1k group --members 1000 --senders 40 --rate 1000 --duration 10s ;;
     mixed) lt mixed mixed --pairs 1000 --chat-rate 2000 --rest-share 0.25 --groups 5 --group-size 200 \
       --group-rate 10 --churn 5 --duration "$duration" ;;
     *) echo "unknown scenario $s" >&2 ;;

@@ -89,6 +89,7 @@ type options struct {
 	rate     float64
 	via      string
 	count    int // pairs, members or devices
+	senders  int // group: members that send
 	storm    loadtest.Storm
 	mixed    loadtest.Mixed
 }
@@ -155,7 +156,8 @@ func scenarioFlags(fs *flag.FlagSet, scenario string, o *options) error {
 		fs.StringVar(&o.via, "via", "ws", "ws (XSYNC over WebSocket) or rest (/message/send with from_user_id)")
 	case "group":
 		fs.IntVar(&o.count, "members", 100, "members of the group, all online, the owner included")
-		fs.Float64Var(&o.rate, "rate", 10, "messages per second from the owner")
+		fs.IntVar(&o.senders, "senders", 1, "members that send (the owner first), each waiting for its answers; the others receive")
+		fs.Float64Var(&o.rate, "rate", 10, "messages per second from the senders together")
 		fs.StringVar(&o.via, "via", "ws", "ws (XSYNC over WebSocket) or rest (/message/send with from_user_id)")
 	case "idle":
 		fs.IntVar(&o.count, "devices", 1000, "devices to log in and hold")
@@ -223,7 +225,7 @@ func runScenario(ctx context.Context, r *loadtest.Runner, scenario string, o *op
 	case "chat":
 		return r.Chat(ctx, loadtest.Chat{Pairs: o.count, Rate: o.rate, Duration: o.duration, Via: via})
 	case "group":
-		return r.Group(ctx, loadtest.Group{Members: o.count, Rate: o.rate, Duration: o.duration, Via: via})
+		return r.Group(ctx, loadtest.Group{Members: o.count, Senders: o.senders, Rate: o.rate, Duration: o.duration, Via: via})
 	case "storm":
 		return r.Storm(ctx, o.storm)
 	case "mixed":
