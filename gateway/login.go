@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -28,12 +29,23 @@ func refused(code xsync.Status_ErrorCode, reason string) *loginError {
 // login reads the first frame, which must be a PROVISION, and logs the
 // device in: it answers the assigned deviceSN, or a refusal and closes.
 // appID is the app_id query parameter, needed only by password logins.
-func (s *session) login(ctx context.Context, appID string) bool {
+// received is called once the first frame is in: the login timeout
+// bounds the wait for a PROVISION, not the server's work on it, so that
+// a login wave the store answers slowly is served late rather than
+// refused (and retried, adding to the wave); that work is bounded by
+// loginWork.
+func (s *session) login(ctx context.Context, appID string, received func()) bool {
 	cmd, msg, reason, err := s.read(ctx)
+	received()
 	if err != nil {
 		s.refuse(cmd, reason, err)
 		return false
 	}
+	// The store and Redis work of the login ends with the session: a
+	// login wave that outlasts its clients must not leave their queries
+	// queued for the store's connections behind the live ones.
+	ctx, cancel := context.WithTimeout(s.ctx, loginWork)
+	defer cancel()
 	p, isProvision := msg.(*xsync.Provision)
 	if !isProvision {
 		s.deny(refused(xsync.Status_UNAUTHORIZED, "you must login first"))
@@ -50,6 +62,16 @@ func (s *session) login(ctx context.Context, appID string) bool {
 	s.send(xsync.Frame_PROVISION, &xsync.Provision{Status: ok(), Xid: &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn}})
 	return true
 }
+
+// loginWork bounds the server's work on one PROVISION (store and Redis
+// calls); past it the login fails and the client retries.
+const loginWork = 30 * time.Second
+
+// recentLogin is how recent a device's recorded login may be for a new
+// login of the same device, unchanged, to skip rewriting it: the device
+// list shows last logins to within this, and a reconnect storm does not
+// write a row per device.
+const recentLogin = 5 * time.Minute
 
 // deny answers a refused login and ends the session.
 func (s *session) deny(err error) {
@@ -70,7 +92,7 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		return err
 	}
 	loginAt := s.srv.now()
-	d, err := s.srv.store.RegisterDevice(ctx, imgate.Device{
+	d, err := s.registerDevice(ctx, imgate.Device{
 		AppID: u.AppID, UserID: u.ID, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
 		Platform: imgate.Platform(p.OsType), UserAgent: userAgent(p), LastLoginAt: loginAt,
 	})
@@ -121,6 +143,20 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		o.kick(imgate.UserKickBySameDevice)
 	}
 	return nil
+}
+
+// registerDevice records a login of the device. A device that logged in
+// within recentLogin and comes back unchanged (same serial number, guid,
+// platform and user agent), as in a reconnect, is read, not written.
+func (s *session) registerDevice(ctx context.Context, d imgate.Device) (imgate.Device, error) {
+	if d.SN != 0 {
+		cur, err := s.srv.store.Device(ctx, d.AppID, d.UserID, d.SN)
+		if err == nil && (d.GUID == "" || d.GUID == cur.GUID) && d.Platform == cur.Platform &&
+			d.UserAgent == cur.UserAgent && d.LastLoginAt.Sub(cur.LastLoginAt) < recentLogin {
+			return cur, nil
+		}
+	}
+	return s.srv.store.RegisterDevice(ctx, d)
 }
 
 // credentials checks a token, or else a password with xid.uid, and
@@ -187,7 +223,7 @@ func userAgent(p *xsync.Provision) string {
 // (a kick) is applied after them, not overridden by them.
 func (s *session) routeGroups(ctx context.Context) {
 	groups, err := s.srv.store.UserGroups(ctx, s.app, s.user)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		s.srv.log.Error("load groups", "user", s.user, "err", err)
 	}
 	s.mu.Lock()
@@ -208,7 +244,9 @@ func (s *session) setup(ctx context.Context) {
 	convs, err := st.Conversations(ctx, s.app, s.user)
 	s.mu.Lock()
 	if err != nil {
-		s.srv.log.Error("load conversations", "user", s.user, "err", err)
+		if ctx.Err() == nil {
+			s.srv.log.Error("load conversations", "user", s.user, "err", err)
+		}
 	} else {
 		for _, c := range convs {
 			if s.cursors[c.Conv] != nil {

@@ -95,8 +95,7 @@ func (s *session) entry() delivery.PresenceEntry {
 // of which would otherwise stay with every idle connection.
 func (s *session) run(ctx context.Context, appID string, ended func()) {
 	loginTimer := time.AfterFunc(s.srv.cfg.LoginTimeout, func() { s.stop(closeLoginTimeout) })
-	ok := s.login(ctx, appID)
-	loginTimer.Stop()
+	ok := s.login(ctx, appID, func() { loginTimer.Stop() })
 	if !ok {
 		<-s.w.ended // login stops the session when it fails
 		s.conn.closeNow()
@@ -104,7 +103,7 @@ func (s *session) run(ctx context.Context, appID string, ended func()) {
 		return
 	}
 	s.srv.cfg.Metrics.Devices.Inc()
-	s.setup(ctx)
+	s.setup(s.ctx) // ends with the session, as the login's work
 	go func() {
 		defer ended()
 		defer s.conn.closeNow()
