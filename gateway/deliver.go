@@ -71,12 +71,20 @@ func encodePush(c codec, xid *xsync.XID, metas []*xsync.Meta) (outMsg, error) {
 // recipients (it implements delivery.Router). It never blocks: a session
 // whose queue is full is closed as slow and syncs when it comes back.
 func (h *Hub) Deliver(e *delivery.Event) {
-	if e.Kind == delivery.Kicks {
+	switch e.Kind {
+	case delivery.Kicks:
 		if e.Kick != nil {
 			h.kick(e.App, e.Kick)
 		}
-		return
+	case delivery.Stored:
+		h.deliverStored(e)
+	default:
+		h.deliverNow(e)
 	}
+}
+
+// deliverNow pushes an event to the sessions of its recipients.
+func (h *Hub) deliverNow(e *delivery.Event) {
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {
 		if e.FromDevice != 0 && s.user == e.From && s.sn == e.FromDevice {

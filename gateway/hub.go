@@ -36,6 +36,7 @@ type shard struct {
 // delivery.Router).
 type Hub struct {
 	shards [hubShards]shard
+	orders orders // Stored events held until the ones before them come
 
 	// Set by Attach before serving, read-only after.
 	bus      delivery.Bus
