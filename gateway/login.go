@@ -46,6 +46,14 @@ func (s *session) login(ctx context.Context, appID string, received func()) bool
 	// queued for the store's connections behind the live ones.
 	ctx, cancel := context.WithTimeout(s.ctx, loginWork)
 	defer cancel()
+	release, err := s.srv.admit(ctx)
+	if err != nil {
+		s.deny(err)
+		return false
+	}
+	// Held through setup (run releases it), which loads the cursors and
+	// notices: the rest of a login's store work.
+	s.release = release
 	p, isProvision := msg.(*xsync.Provision)
 	if !isProvision {
 		s.deny(refused(xsync.Status_UNAUTHORIZED, "you must login first"))

@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,10 +22,13 @@ type slowStore struct {
 	delay   atomic.Int64 // nanoseconds
 	writes  atomic.Int64
 	waiting atomic.Int64
+	onWait  func(n int64) // sees the number waiting, when set
 }
 
 func (s *slowStore) UserGroups(ctx context.Context, app string, user int64) ([]int64, error) {
-	s.waiting.Add(1)
+	if n := s.waiting.Add(1); s.onWait != nil {
+		s.onWait(n)
+	}
 	defer s.waiting.Add(-1)
 	select {
 	case <-time.After(time.Duration(s.delay.Load())):
@@ -81,4 +86,41 @@ func TestSlowLogin(t *testing.T) {
 	eventually(t, "the login waits on the store", func() bool { return slow.waiting.Load() == 1 })
 	s.gw.Shutdown()
 	eventually(t, "the stopped login's store call ends", func() bool { return slow.waiting.Load() == 0 })
+}
+
+// TestLoginConcurrency checks that logins beyond Logins wait their turn
+// rather than run their store work at once, and still succeed.
+func TestLoginConcurrency(t *testing.T) {
+	st, err := embedded.Open(context.Background(), embedded.Config{Dir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := &slowStore{Store: st}
+	slow.delay.Store(int64(150 * time.Millisecond))
+	var peak atomic.Int64
+	slow.onWait = func(n int64) {
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	}
+	s := start(t, slow, gateway.Config{LoginTimeout: 100 * time.Millisecond, Logins: 2})
+	type cred struct {
+		uid uint64
+		tok string
+	}
+	var creds []cred
+	for i := range 6 {
+		uid, tok := s.user(fmt.Sprint("u", i))
+		creds = append(creds, cred{uid, tok})
+	}
+	var wg sync.WaitGroup
+	for _, c := range creds {
+		wg.Go(func() {
+			conn, _ := s.login(c.uid, 0, c.tok, "")
+			conn.Close()
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p != 2 {
+		t.Errorf("at most %d logins waited on the store at once, want 2 (the bound, reached)", p)
+	}
 }

@@ -44,6 +44,12 @@ type Config struct {
 	// with RATE_LIMIT_EXCEEDED. Defaults 20 and 50.
 	SendRate  float64
 	SendBurst int
+	// Logins bounds the logins whose store work (credentials, device,
+	// groups, cursors, notices) runs at once; a PROVISION beyond it waits
+	// its turn. A reconnect wave then costs each device one wait and a
+	// quick login, instead of every login's queries queueing behind every
+	// other's for the store's connections until all time out. Default 64.
+	Logins int
 	// Metrics counts connections, deliveries and their latency; nil
 	// counts into the void.
 	Metrics *metrics.Metrics
@@ -73,6 +79,9 @@ func (c Config) withDefaults() Config {
 	if c.SendBurst <= 0 {
 		c.SendBurst = 50
 	}
+	if c.Logins <= 0 {
+		c.Logins = 64
+	}
 	if c.Metrics == nil {
 		c.Metrics = metrics.New(nil)
 	}
@@ -97,14 +106,30 @@ type Server struct {
 	running  sync.WaitGroup
 
 	deadlines deadlines // bound the writes of every session
+
+	logins chan struct{} // a slot per login being served; nil: no bound
+}
+
+// admit waits for a login slot; release gives it back.
+func (s *Server) admit(ctx context.Context) (release func(), err error) {
+	if s.logins == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.logins <- struct{}{}:
+		return func() { <-s.logins }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("gateway: waiting for a login slot: %w", ctx.Err())
+	}
 }
 
 // New returns a gateway registering its sessions in hub, which must be
 // the router of core's bus, and taking what clients send to core.
 func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
+	cfg = cfg.withDefaults()
 	return &Server{
-		cfg: cfg.withDefaults(), core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
-		live: map[*session]struct{}{},
+		cfg: cfg, core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
+		live: map[*session]struct{}{}, logins: make(chan struct{}, cfg.Logins),
 	}
 }
 

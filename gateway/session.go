@@ -37,6 +37,7 @@ type session struct {
 	guid    string
 	tokenID string
 	since   time.Time // when the login was accepted
+	release func()    // gives back the login slot, once setup is done
 
 	// ctx ends when the session stops; work the session starts on its
 	// own (notice fetches) runs under it.
@@ -96,6 +97,12 @@ func (s *session) entry() delivery.PresenceEntry {
 func (s *session) run(ctx context.Context, appID string, ended func()) {
 	loginTimer := time.AfterFunc(s.srv.cfg.LoginTimeout, func() { s.stop(closeLoginTimeout) })
 	ok := s.login(ctx, appID, func() { loginTimer.Stop() })
+	defer func() {
+		if s.release != nil {
+			s.release()
+			s.release = nil
+		}
+	}()
 	if !ok {
 		<-s.w.ended // login stops the session when it fails
 		s.conn.closeNow()

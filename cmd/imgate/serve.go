@@ -71,6 +71,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&g.LoginTimeout, "login-timeout", "IMGATE_LOGIN_TIMEOUT", 10*time.Second, "how long a new WebSocket may take to send PROVISION")
 	fs.durationVar(&g.IdleTimeout, "idle-timeout", "IMGATE_IDLE_TIMEOUT", 3*time.Minute, "close a WebSocket session that sends nothing for so long (clients beat every 50s)")
 	fs.intVar(&g.MaxDevices, "max-devices", "IMGATE_MAX_DEVICES", 10, "devices of one user logged in at once")
+	fs.intVar(&g.Logins, "login-concurrency", "IMGATE_LOGIN_CONCURRENCY", 64, "logins served at once; more PROVISIONs wait their turn (a reconnect wave)")
 	var rateLimit int
 	fs.intVar(&rateLimit, "send-rate", "IMGATE_SEND_RATE", 20, "messages and operations one WebSocket session may send per second (bursts of 50)")
 	d := &c.delivery
