@@ -45,12 +45,12 @@ func scrape(t *testing.T, addr string) ([]byte, map[string]*dto.MetricFamily) {
 	return raw, families
 }
 
-// value is the value of the series of a family with the labels (a
-// counter's or gauge's value, a histogram's count); -1 when absent.
-func value(families map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+// series is the series of a family with the labels (name, value pairs),
+// nil when absent.
+func series(families map[string]*dto.MetricFamily, name string, labels ...string) *dto.Metric {
 	f := families[name]
 	if f == nil {
-		return -1
+		return nil
 	}
 next:
 	for _, m := range f.GetMetric() {
@@ -63,14 +63,23 @@ next:
 				continue next
 			}
 		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue()
-		case m.Gauge != nil:
-			return m.Gauge.GetValue()
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount())
-		}
+		return m
+	}
+	return nil
+}
+
+// value is the value of the series of a family with the labels (a
+// counter's or gauge's value, a histogram's count); -1 when absent.
+func value(families map[string]*dto.MetricFamily, name string, labels ...string) float64 {
+	m := series(families, name, labels...)
+	switch {
+	case m == nil:
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
 	}
 	return -1
 }
@@ -217,25 +226,9 @@ func TestServeMetrics(t *testing.T) {
 
 // bucket is a histogram's cumulative count at the bucket of bound le.
 func bucket(families map[string]*dto.MetricFamily, name string, le float64, labels ...string) float64 {
-	f := families[name]
-	if f == nil {
-		return -1
-	}
-next:
-	for _, m := range f.GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(labels); i += 2 {
-			if have[labels[i]] != labels[i+1] {
-				continue next
-			}
-		}
-		for _, b := range m.GetHistogram().GetBucket() {
-			if b.GetUpperBound() == le {
-				return float64(b.GetCumulativeCount())
-			}
+	for _, b := range series(families, name, labels...).GetHistogram().GetBucket() {
+		if b.GetUpperBound() == le {
+			return float64(b.GetCumulativeCount())
 		}
 	}
 	return -1
