@@ -4,8 +4,10 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"testing"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // HeldHandler serves XSYNC as the Server does at /ws, except that every
@@ -46,4 +48,32 @@ func Queued(s *Server) int {
 		sess.w.mu.Unlock()
 	}
 	return n
+}
+
+// Gathered reads a counter's or histogram's count from the registry.
+func Gathered(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue next
+				}
+			}
+			if h := m.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no %s %v", name, labels)
+	return 0
 }

@@ -88,30 +88,6 @@ func TestSlowReaderGetsMergedPushes(t *testing.T) {
 	}
 	// Every delivery counts, merged or not.
 	eventually(t, "deliveries counted", func() bool {
-		return counter(t, reg, "imgate_deliveries_total", "group", "push") == n
+		return gateway.Gathered(t, reg, "imgate_deliveries_total", map[string]string{"kind": "group", "path": "push"}) == n
 	})
-}
-
-// counter reads a counter of kind and path from the registry.
-func counter(t *testing.T, reg *prometheus.Registry, name, kind, path string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["kind"] == kind && labels["path"] == path {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	return 0
 }

@@ -82,34 +82,6 @@ func drain(t *testing.T, m *metrics.Metrics, msgs []outMsg) ([][]byte, *writer) 
 	return conn.msgs, w
 }
 
-// gathered reads a counter's or histogram's count from the registry.
-func gathered(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
-					continue next
-				}
-			}
-			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no %s %v", name, labels)
-	return 0
-}
-
 func TestWriterMergesPushes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
@@ -166,13 +138,13 @@ func TestWriterMergesPushes(t *testing.T) {
 			delivered += q.items.n
 		}
 	}
-	if got := gathered(t, reg, "imgate_deliveries_total", map[string]string{"kind": "group", "path": "push"}); got != float64(delivered) {
+	if got := Gathered(t, reg, "imgate_deliveries_total", map[string]string{"kind": "group", "path": "push"}); got != float64(delivered) {
 		t.Errorf("imgate_deliveries_total %v, want %d", got, delivered)
 	}
-	if got := gathered(t, reg, "imgate_fanout_latency_seconds", map[string]string{"kind": "group", "path": "push"}); got != float64(delivered) {
+	if got := Gathered(t, reg, "imgate_fanout_latency_seconds", map[string]string{"kind": "group", "path": "push"}); got != float64(delivered) {
 		t.Errorf("fan-out latency observed %v times, want %d", got, delivered)
 	}
-	if got := gathered(t, reg, "imgate_session_queue_seconds", nil); got != float64(len(queue)) {
+	if got := Gathered(t, reg, "imgate_session_queue_seconds", nil); got != float64(len(queue)) {
 		t.Errorf("queue time observed %v times, want once per queued message (%d)", got, len(queue))
 	}
 }
