@@ -104,6 +104,8 @@ type Metrics struct {
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
 
+	delivery deliveryCounters
+
 	reg prometheus.Registerer
 }
 
@@ -187,6 +189,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "imgate_build_info", Help: "Always 1; the labels tell the version, revision and Go version of the running binary.",
 	}, []string{"version", "revision", "goversion"})
 	buildInfo.WithLabelValues(build()).Set(1)
+	m.delivery = newDeliveryCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, buildInfo)
 	return m
