@@ -1,13 +1,10 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -61,12 +58,8 @@ type Server struct {
 	Error               string  `json:"error,omitempty"`
 }
 
-// scrape reads the three metrics from a Prometheus text exposition.
-//
-// A small parser of the plain sample lines rather than
-// prometheus/common/expfmt: the tool needs three unlabelled (or summed)
-// samples, which the text format writes as "name[{labels}] value
-// [timestamp]", and this keeps the module's dependencies as they are.
+// scrape reads the three metrics from a Prometheus text exposition
+// (parseExposition).
 func scrape(ctx context.Context, hc *http.Client, url string) (*ServerSample, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -94,72 +87,6 @@ func scrape(ctx context.Context, hc *http.Client, url string) (*ServerSample, er
 		}
 	}
 	return &ServerSample{RSSBytes: vals[0], Goroutines: vals[1], DevicesOnline: vals[2], Missing: missing}, nil
-}
-
-// parseMetrics returns the value of each named metric, summed over its
-// series, NaN when absent.
-func parseMetrics(r io.Reader, names ...string) ([]float64, error) {
-	want := map[string]int{}
-	out := make([]float64, len(names))
-	for i, n := range names {
-		want[n] = i
-		out[i] = math.NaN()
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		end := strings.IndexAny(line, "{ \t")
-		if end < 0 {
-			continue
-		}
-		i, ok := want[line[:end]]
-		if !ok {
-			continue
-		}
-		rest := line[end:]
-		if rest[0] == '{' {
-			// Label values may hold '}' only inside quotes.
-			close := labelsEnd(rest)
-			if close < 0 {
-				return nil, fmt.Errorf("malformed line %q", line)
-			}
-			rest = rest[close+1:]
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			return nil, fmt.Errorf("no value in %q", line)
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", line, err)
-		}
-		if math.IsNaN(out[i]) {
-			out[i] = 0
-		}
-		out[i] += v
-	}
-	return out, sc.Err()
-}
-
-// labelsEnd is the index of the '}' closing the label set that s starts
-// with, or -1.
-func labelsEnd(s string) int {
-	quoted := false
-	for i := 1; i < len(s); i++ {
-		switch {
-		case quoted && s[i] == '\\':
-			i++
-		case s[i] == '"':
-			quoted = !quoted
-		case !quoted && s[i] == '}':
-			return i
-		}
-	}
-	return -1
 }
 
 // serverBefore scrapes the server's metrics before a scenario's devices
