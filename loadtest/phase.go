@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -122,7 +123,9 @@ func diff(name string, a, b *reading) *Phase {
 	}
 	inc := func(c string) map[string]float64 { return increase(a.counts[c], b.counts[c]) }
 	if v, ok := inc(metricCPU)[""]; ok {
-		ph.ServerCPUMicros = &Spend{Total: v * 1e6}
+		// Whole µs: the counter moves in 10 ms steps, and a float's
+		// difference would print as 139999.99999999968.
+		ph.ServerCPUMicros = &Spend{Total: math.Round(v * 1e6)}
 	}
 	if m := inc(metricRoundTrips); m != nil {
 		ph.RoundTripsByOp, ph.StoreRoundTrips = m, &Spend{Total: total(m)}
@@ -176,7 +179,7 @@ func (p *Phase) count(logins, messages, deliveries int64) {
 		if n <= 0 {
 			return 0
 		}
-		return total / float64(n)
+		return math.Round(total/float64(n)*1000) / 1000 // readable JSON
 	}
 	for _, s := range []*Spend{p.ServerCPUMicros, p.PostgresCPUMicros, p.StoreRoundTrips} {
 		if s != nil {
