@@ -153,7 +153,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(), Metrics: m,
+		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
