@@ -89,8 +89,9 @@ type Server struct {
 	sessions Sessions
 	log      *slog.Logger
 	router   *mux.Router
-	handler  http.Handler // router behind CORS
-	bg       background   // work that outlives its request (broadcasts)
+	exact    map[routeKey]http.Handler // the routes of handle, by path and method
+	handler  http.Handler              // router behind CORS
+	bg       background                // work that outlives its request (broadcasts)
 	apps     *ttlCache[string, imgate.App]
 	users    *ttlCache[userKey, imgate.UserStatus]
 }
@@ -103,7 +104,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 		sessions = noSessions{}
 	}
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, core: core, tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter()}
+	s := &Server{cfg: cfg, core: core, tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter(), exact: map[routeKey]http.Handler{}}
 	s.apps = newTTLCache[string, imgate.App](cfg.CacheTTL, maxCachedApps, time.Now, cfg.Metrics.Cache("app"))
 	s.users = newTTLCache[userKey, imgate.UserStatus](cfg.CacheTTL, maxCachedUsers, time.Now, cfg.Metrics.Cache("user"))
 	s.store = usersForgetting{Store: core.Notifying(core.Store()), users: s.users}
@@ -119,7 +120,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 		s.cfg.Metrics.Request("unmatched", r.Method, http.StatusMethodNotAllowed, time.Since(began))
 	})
 	s.routes()
-	s.handler = allowCORS(s.router)
+	s.handler = allowCORS(http.HandlerFunc(s.route))
 	return s
 }
 
@@ -143,6 +144,26 @@ func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...stri
 		s.cfg.Metrics.Request(path, r.Method, code, time.Since(began))
 	})
 	s.router.Handle(path, h).Methods(methods...)
+	for _, m := range methods {
+		if _, taken := s.exact[routeKey{path, m}]; !taken { // the router, too, takes the first
+			s.exact[routeKey{path, m}] = h
+		}
+	}
+}
+
+// routeKey is a path and a method, as a request names them.
+type routeKey struct{ path, method string }
+
+// route serves a request for one of handle's paths and methods directly:
+// they are literal, so a map finds them where the router would try its
+// hundred patterns in turn. The router serves the rest: its other routes,
+// unclean paths, 404 and 405.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if h, ok := s.exact[routeKey{r.URL.Path, r.Method}]; ok {
+		h.ServeHTTP(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
 }
 
 type noSessions struct{}
