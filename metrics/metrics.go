@@ -103,6 +103,7 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	cacheLookups *prometheus.CounterVec
 
 	delivery deliveryCounters
 
@@ -170,7 +171,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "imgate_http_request_duration_seconds", Help: "Time to answer a REST request, by route template and method.",
 			Buckets: stageBuckets,
 		}, []string{"route", "method"}),
-		reg: reg,
+		cacheLookups: newCacheLookups(),
+		reg:          reg,
 	}
 	for k := range nKinds {
 		m.accepted[k] = accepted.WithLabelValues(k.String())
@@ -191,7 +193,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	buildInfo.WithLabelValues(build()).Set(1)
 	m.delivery = newDeliveryCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
-		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, buildInfo)
+		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo)
 	return m
 }
 

@@ -116,14 +116,14 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	if err != nil {
 		return err
 	}
-	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL}, nil)
+	reg, m := metrics.NewRegistry()
+	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Metrics: m}, nil)
 	if err != nil {
 		return err
 	}
 	if err := firstApp(ctx, store, tokens, logger); err != nil {
 		return err
 	}
-	reg, m := metrics.NewRegistry()
 	hub := gateway.NewHub()
 	bus, closeBus, err := newBus(c.redis, hub, m, logger)
 	if err != nil {
@@ -153,7 +153,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(), Metrics: m,
+		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
