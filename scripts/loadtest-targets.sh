@@ -43,6 +43,8 @@ trap cleanup EXIT
 
 store=(--data-dir "$out/data-$run")
 bus=()
+# On the embedded store any Postgres on the machine is someone else's.
+pgcpu=(--postgres-cpu=false)
 nodes=1
 case $mode in
   embedded) ;;
@@ -51,6 +53,7 @@ case $mode in
     psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" >/dev/null
     store=(--postgres "postgres://postgres@127.0.0.1:5432/$db?sslmode=disable")
     bus=(--redis redis://127.0.0.1:6379/0 --redis-prefix "imgatebench$$")
+    pgcpu=()
     [ "$mode" = cluster3 ] && nodes=3
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
@@ -78,7 +81,7 @@ lt() {
   local name=$1; shift
   echo "== $mode $name: imgate-loadtest $*" | tee "$out/$mode-$name.txt"
   "$out/imgate-loadtest" "$@" --url "$url" --app-id loadtest --admin-token "$token" \
-    --metrics-url "$metrics" --quiet | tee -a "$out/$mode-$name.txt" || true
+    --metrics-url "$metrics" "${pgcpu[@]}" --quiet | tee -a "$out/$mode-$name.txt" || true
 }
 
 for s in "${scenarios[@]}"; do
