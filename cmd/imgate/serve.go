@@ -77,7 +77,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	d := &c.delivery
 	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
 	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
-	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 2, "transactions storing messages at once")
+	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 0, "transactions storing messages at once; 0: 1 on the embedded store, 2 on Postgres")
 	fs.durationVar(&d.CheckCacheTTL, "send-check-cache", "IMGATE_SEND_CHECK_CACHE", time.Second, "how long a passed send check (peer exists, not blocked; member, not muted) is trusted; changes on other nodes take effect within it; negative: none")
 	rc := &c.redis
 	fs.StringVar(&rc.url, "redis", e.getenv("IMGATE_REDIS"), "Redis URL (redis://host:6379/0); set it to run several nodes as one (env IMGATE_REDIS)")
@@ -105,6 +105,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if strings.ContainsAny(c.redis.node, "| \t\n") {
 		// Presence entries are "session|sn|node|guid".
 		return fmt.Errorf("--node %q: no '|' or whitespace in a node name", c.redis.node)
+	}
+	if c.delivery.Writers == 0 {
+		// SQLite takes one writing transaction at a time: a second writer
+		// would only wait for the first, with a batch half the size.
+		c.delivery.Writers = 1
+		if sf.postgres != "" {
+			c.delivery.Writers = 2
+		}
 	}
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
 		return serveStore(ctx, c, store, logger)
