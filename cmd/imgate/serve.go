@@ -106,12 +106,16 @@ func (e env) serve(ctx context.Context, args []string) error {
 		// Presence entries are "session|sn|node|guid".
 		return fmt.Errorf("--node %q: no '|' or whitespace in a node name", c.redis.node)
 	}
+	// Made before the store opens, so that its connections count their
+	// round trips.
+	reg, m := metrics.NewRegistry()
+	sf.roundTrips = m
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
-		return serveStore(ctx, c, store, logger)
+		return serveStore(ctx, c, store, reg, m, logger)
 	})
 }
 
-func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *slog.Logger) error {
+func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *prometheus.Registry, m *metrics.Metrics, logger *slog.Logger) error {
 	secret, err := auth.LoadSecret(ctx, store, c.secret)
 	if err != nil {
 		return err
@@ -123,7 +127,6 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *
 	if err := firstApp(ctx, store, tokens, logger); err != nil {
 		return err
 	}
-	reg, m := metrics.NewRegistry()
 	hub := gateway.NewHub()
 	bus, closeBus, err := newBus(c.redis, hub, m, logger)
 	if err != nil {
