@@ -100,12 +100,17 @@ type Store interface {
 
 	// LoginState reads what a WebSocket login of the user's device sn
 	// needs, in one statement and so one snapshot: CodeUserNotFound.
-	LoginState(ctx context.Context, appID string, userID int64, sn uint32) (LoginState, error)
+	// Without convs it leaves Convs empty, for a read that only picks the
+	// device and the groups (a first login's, before its session is
+	// registered), at a fraction of the cost.
+	LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (LoginState, error)
 }
 
 // LoginState is what a login reads of a user and one of its devices.
 type LoginState struct {
-	User User
+	// Status and PasswordHash are the user's.
+	Status       UserStatus
+	PasswordHash string
 	// Device is the device with the SN asked for; its SN is 0 when the
 	// user has no such device.
 	Device Device

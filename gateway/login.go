@@ -120,7 +120,7 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 			return err
 		}
 	}
-	st, err := s.readState(ctx, id, sn)
+	st, err := s.readState(ctx, id, sn, false)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func (s *session) admit(ctx context.Context, p *xsync.Provision, id identity, kn
 	// the device is logged in reaches it; before the read of the state,
 	// so that what is sent after that read reaches the session.
 	s.routeGroups(groups)
-	st, err := s.readState(ctx, id, d.SN)
+	st, err := s.readState(ctx, id, d.SN, true)
 	if err == nil && remembered && !sameDevice(st.Device, d) {
 		err = errStale
 	}
@@ -271,10 +271,11 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 	return identity{app: appID, user: uid, password: p.Password}, nil
 }
 
-// readState reads the login's state of the user and device sn, refusing
-// a user who may not log in (and a wrong password).
-func (s *session) readState(ctx context.Context, id identity, sn uint32) (imgate.LoginState, error) {
-	st, err := s.srv.store.LoginState(ctx, id.app, id.user, sn)
+// readState reads the login's state of the user and device sn (with
+// the conversations, or not), refusing a user who may not log in (and a
+// wrong password).
+func (s *session) readState(ctx context.Context, id identity, sn uint32, convs bool) (imgate.LoginState, error) {
+	st, err := s.srv.store.LoginState(ctx, id.app, id.user, sn, convs)
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeOK:
 	case imgate.CodeUserNotFound:
@@ -282,10 +283,10 @@ func (s *session) readState(ctx context.Context, id identity, sn uint32) (imgate
 	default:
 		return st, fmt.Errorf("gateway: read login state of user %d: %w", id.user, err)
 	}
-	if st.User.Status == imgate.UserDisabled {
+	if st.Status == imgate.UserDisabled {
 		return st, refused(xsync.Status_USER_FROZEN, "user is disabled")
 	}
-	if id.password != "" && bcrypt.CompareHashAndPassword([]byte(st.User.PasswordHash), []byte(id.password)) != nil {
+	if id.password != "" && bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(id.password)) != nil {
 		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
 	}
 	return st, nil

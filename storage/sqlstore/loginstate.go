@@ -11,11 +11,12 @@ import (
 	"github.com/imgate/imgate"
 )
 
-// loginRow is LoginState's one row: the user's columns, the device's
-// prefixed with d_ (zero when there is no such device), and the lists as
-// JSON arrays.
+// loginRow is LoginState's one row: what a login needs of the user, the
+// device's columns prefixed with d_ (zero when there is no such device),
+// and the lists as JSON arrays.
 type loginRow struct {
-	userRow
+	Status       int    `db:"status"`
+	PasswordHash string `db:"password_hash"`
 	DSN          int64  `db:"d_sn"`
 	DGUID        string `db:"d_guid"`
 	DPlatform    int    `db:"d_platform"`
@@ -34,14 +35,18 @@ type loginRow struct {
 // LoginState reads the user, the device, the user's groups and
 // conversations and the user's notice counter in one statement: a login
 // is then one round trip to the database, not five.
-func (s *Store) LoginState(ctx context.Context, appID string, userID int64, sn uint32) (imgate.LoginState, error) {
+func (s *Store) LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (imgate.LoginState, error) {
 	var row loginRow
-	args := append(convStatesArgs(appID, userID), int64(sn), appID, userID)
-	if err := s.r.GetContext(ctx, &row, s.r.Rebind(s.loginStateQuery()), args...); err != nil {
+	var args []any
+	if convs {
+		args = convStatesArgs(appID, userID)
+	}
+	args = append(args, int64(sn), appID, userID)
+	if err := s.r.GetContext(ctx, &row, s.r.Rebind(s.loginStateQuery(convs)), args...); err != nil {
 		err = notFound(err, errUserNotFound(appID, userID))
 		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", userID, err)
 	}
-	st, err := row.state(appID)
+	st, err := row.state(appID, userID)
 	if err != nil {
 		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", userID, err)
 	}
@@ -49,8 +54,9 @@ func (s *Store) LoginState(ctx context.Context, appID string, userID int64, sn u
 }
 
 // loginStateQuery is LoginState's statement. Its parameters are
-// convStatesArgs, then the device's SN, the app and the user.
-func (s *Store) loginStateQuery() string {
+// convStatesArgs (with convs), then the device's SN, the app and the
+// user.
+func (s *Store) loginStateQuery(convs bool) string {
 	agg, arr := s.d.JSONAgg, s.d.JSONArray
 	var dev []string
 	for _, c := range columnNames(deviceColumns) {
@@ -63,35 +69,26 @@ func (s *Store) loginStateQuery() string {
 		}
 		dev = append(dev, "COALESCE(d."+c+", "+zero+") AS d_"+c)
 	}
-	return "SELECT " + prefixed(userColumns, "u.") + ", " + strings.Join(dev, ", ") + "," +
+	convsJSON := "'[]'"
+	if convs {
+		convsJSON = "COALESCE((SELECT " + agg + "(" + arr + "(x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id))" +
+			" FROM (" + convStatesQuery("") + ") x), '[]')"
+	}
+	return "SELECT u.status, u.password_hash, " + strings.Join(dev, ", ") + "," +
 		" COALESCE((SELECT " + agg + "(group_id) FROM group_members WHERE user_id = u.id" +
 		" AND group_id IN (SELECT id FROM groups WHERE app_id = u.app_id)), '[]') AS groups_json," +
-		" COALESCE((SELECT " + agg + "(" + arr + "(x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id))" +
-		" FROM (" + convStatesQuery("") + ") x), '[]') AS convs_json," +
+		" " + convsJSON + " AS convs_json," +
 		" COALESCE((SELECT last FROM notice_seqs WHERE app_id = u.app_id AND user_id = u.id), 0) AS last_notice" +
 		" FROM users u LEFT JOIN devices d ON d.app_id = u.app_id AND d.user_id = u.id AND d.sn = ?" +
 		" WHERE u.app_id = ? AND u.id = ?"
 }
 
-// prefixed qualifies each column of a list with a table alias.
-func prefixed(columns, alias string) string {
-	names := columnNames(columns)
-	for i, n := range names {
-		names[i] = alias + n
-	}
-	return strings.Join(names, ", ")
-}
-
 // state decodes the row.
-func (r loginRow) state(appID string) (imgate.LoginState, error) {
-	u, err := r.user()
-	if err != nil {
-		return imgate.LoginState{}, err
-	}
-	st := imgate.LoginState{User: u, LastNotice: r.LastNotice}
+func (r loginRow) state(appID string, userID int64) (imgate.LoginState, error) {
+	st := imgate.LoginState{Status: imgate.UserStatus(r.Status), PasswordHash: r.PasswordHash, LastNotice: r.LastNotice}
 	if r.DSN != 0 {
 		st.Device = deviceRow{
-			AppID: u.AppID, UserID: u.ID, SN: r.DSN, GUID: r.DGUID, Platform: r.DPlatform,
+			AppID: appID, UserID: userID, SN: r.DSN, GUID: r.DGUID, Platform: r.DPlatform,
 			UserAgent: r.DUserAgent, PushToken: r.DPushToken, NotifierName: r.DNotifier,
 			DeviceToken: r.DDeviceToken, NoticeSeq: r.DNoticeSeq, CreatedAt: r.DCreatedAt, LastLoginAt: r.DLastLoginAt,
 		}.device()
@@ -108,7 +105,7 @@ func (r loginRow) state(appID string) (imgate.LoginState, error) {
 	for i, c := range convs {
 		k := convKey{app: appID, kind: imgate.ConvKind(c[0]), a: c[1], b: c[2]}
 		st.Convs[i] = imgate.ConvState{
-			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(u.ID)},
+			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(userID)},
 			LastSeq: c[3], LastID: c[4], ReadSeq: c[5], ReadID: c[6],
 		}
 	}
