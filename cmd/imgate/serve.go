@@ -84,7 +84,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.boolVar(&rc.cluster, "redis-cluster", "IMGATE_REDIS_CLUSTER", "--redis names a Redis Cluster (redis://host1:port?addr=host2:port&addr=…); the bus uses sharded pub/sub")
 	fs.StringVar(&rc.prefix, "redis-prefix", e.str("IMGATE_REDIS_PREFIX", "imgate"), "prefix of imgate's Redis keys and channels (env IMGATE_REDIS_PREFIX)")
 	fs.StringVar(&rc.node, "node", e.getenv("IMGATE_NODE"), "this node's name on the bus; empty: random (env IMGATE_NODE)")
-	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online")
+	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online, and a node remembers a device that left for its reconnect")
 	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
 	var frame, queue int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
@@ -96,6 +96,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--pprof needs --metrics-listen: profiles are served beside /metrics")
 	}
 	g.MaxFrameBytes, g.QueueBytes, g.SendRate = int64(frame), queue, float64(rateLimit)
+	// A device that reconnects within the presence TTL reads the store
+	// once: the node kept its device and groups (also on one node).
+	g.ReconnectTTL = rc.presenceTTL
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
