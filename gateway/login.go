@@ -115,7 +115,7 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	// Not for password logins: the hub would replace the device's
 	// session before the password is checked.
 	if rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now()); ok && id.password == "" {
-		err := s.admit(ctx, p, id, rc.device, rc.groups, true)
+		err := s.enter(ctx, p, id, rc.device, rc.groups, true)
 		if !errors.Is(err, errStale) {
 			return err
 		}
@@ -125,18 +125,18 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		return err
 	}
 	id.password = "" // checked
-	return s.admit(ctx, p, id, st.Device, st.Groups, false)
+	return s.enter(ctx, p, id, st.Device, st.Groups, false)
 }
 
 // errStale is a reconnect whose remembered device the store no longer
 // has as it was: the login starts again from the store.
 var errStale = errors.New("gateway: remembered device is stale")
 
-// admit records the device (known is the store's record of it, or of none
+// enter records the device (known is the store's record of it, or of none
 // with SN 0), registers the session in the hub, routes groups to it and
 // reads the state setup starts from. With remembered, known and groups
 // are what the node remembers; errStale if the store disagrees.
-func (s *session) admit(ctx context.Context, p *xsync.Provision, id identity, known imgate.Device, groups []int64, remembered bool) (refusedErr error) {
+func (s *session) enter(ctx context.Context, p *xsync.Provision, id identity, known imgate.Device, groups []int64, remembered bool) (refusedErr error) {
 	loginAt := s.srv.now()
 	d, err := s.registerDevice(ctx, imgate.Device{
 		AppID: id.app, UserID: id.user, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
@@ -181,9 +181,11 @@ func (s *session) admit(ctx context.Context, p *xsync.Provision, id identity, kn
 }
 
 // sameDevice tells whether the store's record of a device is the one a
-// login found.
+// login went by, but for the notice cursor (setup takes the store's).
 func sameDevice(stored, found imgate.Device) bool {
-	return stored.SN == found.SN && stored.GUID == found.GUID && stored.CreatedAt.Equal(found.CreatedAt)
+	times := stored.CreatedAt.Equal(found.CreatedAt) && stored.LastLoginAt.Equal(found.LastLoginAt)
+	stored.CreatedAt, stored.LastLoginAt, stored.NoticeSeq = found.CreatedAt, found.LastLoginAt, found.NoticeSeq
+	return times && stored == found
 }
 
 // register registers the session in the hub and, on several nodes, in
