@@ -114,10 +114,15 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	sn := p.GetXid().GetDeviceSN()
 	// Not for password logins: the hub would replace the device's
 	// session before the password is checked.
-	if rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now()); ok && id.password == "" {
-		err := s.enter(ctx, p, id, rc.device, rc.groups, true)
-		if !errors.Is(err, errStale) {
+	if sn != 0 && id.password == "" {
+		rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now())
+		if !ok {
+			s.srv.cfg.Metrics.ReconnectCache("miss")
+		} else if err := s.enter(ctx, p, id, rc.device, rc.groups, true); !errors.Is(err, errStale) {
+			s.srv.cfg.Metrics.ReconnectCache("hit")
 			return err
+		} else {
+			s.srv.cfg.Metrics.ReconnectCache("stale")
 		}
 	}
 	st, err := s.readState(ctx, id, sn, false)

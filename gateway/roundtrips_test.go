@@ -85,6 +85,11 @@ func TestLoginRoundTrips(t *testing.T) {
 			if cold.login > 4 {
 				t.Errorf("first login with the token not cached: %v round trips, want at most 4", cold.login)
 			}
+			for result, want := range map[string]float64{"hit": 1, "miss": 2, "stale": 0} {
+				if got := gateway.Gathered(t, reg, "imgate_login_reconnect_cache_total", map[string]string{"result": result}); got != want {
+					t.Errorf("reconnect cache %s: %v, want %v", result, got, want)
+				}
+			}
 			logSendTrips(t, s, reg, bob, btok, alice)
 		})
 	}
