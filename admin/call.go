@@ -44,7 +44,7 @@ func (s *Server) authorize(r *http.Request, acc access) (*call, error) {
 	if appID == "" {
 		return nil, imgate.Errorf(imgate.CodeUnknownApp, "missing app_id header")
 	}
-	app, err := s.store.App(r.Context(), appID)
+	app, err := s.app(r.Context(), appID)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +86,7 @@ func (s *Server) actAs(r *http.Request, c *call) error {
 		return nil
 	}
 	if uid != 0 {
-		if _, err := s.store.User(r.Context(), c.app.ID, uid); err != nil {
+		if _, err := s.userStatus(r.Context(), c.app.ID, uid); err != nil {
 			return err
 		}
 	}

@@ -74,6 +74,12 @@ func decodeBytes(b []byte, v any) error {
 		// Postgres cannot store NUL in text, so neither store takes it.
 		return badParam("invalid request body: strings may not contain NUL (\\u0000)")
 	}
+	// A body that is one value and nothing more, as clients send, decodes
+	// in one pass without a Decoder's copy of it. Any other takes the
+	// Decoder, whose errors (and leniency after the value) are the API's.
+	if json.Unmarshal(b, v) == nil {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		return badParam("invalid request body: %s", jsonProblem(err))

@@ -59,7 +59,7 @@ func (s *Server) discover(r *http.Request) (any, error) {
 	if id == "" || id == "undefined" {
 		return nil, imgate.Errorf(imgate.CodeDNSInvalidApp, "missing app_id query parameter")
 	}
-	app, err := s.store.App(r.Context(), id)
+	app, err := s.app(r.Context(), id)
 	if imgate.ErrorCode(err) == imgate.CodeUnknownApp {
 		return nil, imgate.Errorf(imgate.CodeDNSInvalidApp, "invalid app_id: no app %q on this server", id)
 	} else if err != nil {

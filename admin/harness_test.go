@@ -34,13 +34,18 @@ type api struct {
 
 // stores runs the test against a fresh REST API on each store.
 func stores(t *testing.T, test func(t *testing.T, a *api)) {
+	eachStore(t, func(t *testing.T, s imgate.Store) { test(t, start(t, s)) })
+}
+
+// eachStore runs the test with a fresh store of each kind.
+func eachStore(t *testing.T, test func(t *testing.T, s imgate.Store)) {
 	t.Run("embedded", func(t *testing.T) {
 		t.Parallel()
 		s, err := embedded.Open(context.Background(), embedded.Config{Dir: t.TempDir()}, quiet())
 		if err != nil {
 			t.Fatal(err)
 		}
-		test(t, start(t, s))
+		test(t, s)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
@@ -48,7 +53,7 @@ func stores(t *testing.T, test func(t *testing.T, a *api)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		test(t, start(t, s))
+		test(t, s)
 	})
 }
 

@@ -176,7 +176,7 @@ func (s *Server) sender(ctx context.Context, c *call, from int64) (delivery.Send
 		return snd, imgate.Errorf(imgate.CodeForbidden, "from_user_id other than the token's user needs an admin token")
 	case !c.admin():
 	case from != 0:
-		if _, err := s.store.User(ctx, c.app.ID, from); err != nil {
+		if _, err := s.userStatus(ctx, c.app.ID, from); err != nil {
 			return snd, err
 		}
 		snd.User = from

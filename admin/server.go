@@ -35,8 +35,15 @@ type Config struct {
 	// Version is the server's version, shown by GET / and /app/config.
 	// Default "devel".
 	Version string
-	// Metrics counts requests by route, method and MaxIM code; nil counts
-	// into the void.
+	// CacheTTL is how long an app, and the existence of a user that a
+	// request acts as (the user_id header, from_user_id), are trusted
+	// without asking the store again. Changes made through this server
+	// take effect at once; those made by another process within CacheTTL.
+	// Default 1 minute; imgate serve passes --token-cache-ttl, as a token
+	// of a deleted user is trusted as long.
+	CacheTTL time.Duration
+	// Metrics counts requests by route, method and MaxIM code, and the
+	// caches' hits and misses; nil counts into the void.
 	Metrics *metrics.Metrics
 }
 
@@ -49,6 +56,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PasswordCost == 0 {
 		c.PasswordCost = bcrypt.DefaultCost
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = time.Minute
 	}
 	if c.Version == "" {
 		c.Version = "devel"
@@ -79,8 +89,11 @@ type Server struct {
 	sessions Sessions
 	log      *slog.Logger
 	router   *mux.Router
-	handler  http.Handler // router behind CORS
-	bg       background   // work that outlives its request (broadcasts)
+	exact    map[routeKey]http.Handler // the routes of handle, by path and method
+	handler  http.Handler              // router behind CORS
+	bg       background                // work that outlives its request (broadcasts)
+	apps     *ttlCache[string, imgate.App]
+	users    *ttlCache[userKey, imgate.UserStatus]
 }
 
 // New returns the REST API over the core's store, sending messages
@@ -90,7 +103,11 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 	if sessions == nil {
 		sessions = noSessions{}
 	}
-	s := &Server{cfg: cfg.withDefaults(), core: core, store: core.Notifying(core.Store()), tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter()}
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, core: core, tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter(), exact: map[routeKey]http.Handler{}}
+	s.apps = newTTLCache[string, imgate.App](cfg.CacheTTL, maxCachedApps, time.Now, cfg.Metrics.Cache("app"))
+	s.users = newTTLCache[userKey, imgate.UserStatus](cfg.CacheTTL, maxCachedUsers, time.Now, cfg.Metrics.Cache("user"))
+	s.store = usersForgetting{Store: core.Notifying(core.Store()), users: s.users}
 	s.bg.ctx, s.bg.stop = context.WithCancel(context.Background())
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
@@ -103,7 +120,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 		s.cfg.Metrics.Request("unmatched", r.Method, http.StatusMethodNotAllowed, time.Since(began))
 	})
 	s.routes()
-	s.handler = allowCORS(s.router)
+	s.handler = allowCORS(http.HandlerFunc(s.route))
 	return s
 }
 
@@ -116,7 +133,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // handle registers fn for the path and methods behind the access check.
 func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...string) {
-	s.router.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		r = r.WithContext(metrics.WithStoreOp(r.Context(), metrics.OpREST))
 		c, err := s.authorize(r, acc)
@@ -126,7 +143,28 @@ func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...stri
 		}
 		code := s.writeResult(w, r, path, v, err)
 		s.cfg.Metrics.Request(path, r.Method, code, time.Since(began))
-	})).Methods(methods...)
+	})
+	s.router.Handle(path, h).Methods(methods...)
+	for _, m := range methods {
+		if _, taken := s.exact[routeKey{path, m}]; !taken { // the router, too, takes the first
+			s.exact[routeKey{path, m}] = h
+		}
+	}
+}
+
+// routeKey is a path and a method, as a request names them.
+type routeKey struct{ path, method string }
+
+// route serves a request for one of handle's paths and methods directly:
+// they are literal, so a map finds them where the router would try its
+// hundred patterns in turn. The router serves the rest: its other routes,
+// unclean paths, 404 and 405.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if h, ok := s.exact[routeKey{r.URL.Path, r.Method}]; ok {
+		h.ServeHTTP(w, r)
+		return
+	}
+	s.router.ServeHTTP(w, r)
 }
 
 type noSessions struct{}

@@ -18,6 +18,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/metrics"
 )
 
 // Config tunes Tokens. Zero fields take the documented defaults.
@@ -31,8 +32,11 @@ type Config struct {
 	// effect at once; those made by another process within CacheTTL.
 	// Default 1 minute.
 	CacheTTL time.Duration
-	// CacheSize bounds the number of cached records. Default 100,000.
+	// CacheSize bounds the number of cached records, and of token strings
+	// whose signature was checked. Default 100,000.
 	CacheSize int
+	// Metrics counts the cache's hits and misses; nil counts into the void.
+	Metrics *metrics.Metrics
 }
 
 func (c Config) withDefaults() Config {
@@ -44,6 +48,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheSize <= 0 {
 		c.CacheSize = 100_000
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(nil)
 	}
 	return c
 }
@@ -63,15 +70,32 @@ type entry struct {
 	until    time.Time
 }
 
+// checked is what a token string's signature check found: the claims
+// that stay true of the string, so that the next verification of it need
+// not check the signature (an HMAC-SHA512 and a JSON decode) again. Its
+// record is still looked up each time, for revocations.
+type checked struct {
+	id string // the record id
+	// app, role and subject are the claims the record must match; an
+	// imported token has none.
+	app      string
+	role     int
+	subject  string
+	expires  time.Time // the claim exp; zero when none
+	imported bool
+}
+
 // Tokens issues, verifies and revokes access tokens.
 type Tokens struct {
 	store  imgate.Store
 	cfg    Config
 	now    func() time.Time
 	parser *jwt.Parser
+	count  metrics.CacheCounters
 
-	mu    sync.Mutex
-	cache map[string]entry // by token id
+	mu      sync.Mutex
+	cache   map[string]entry     // by token id
+	checked map[[32]byte]checked // by SHA-256 of the token string
 }
 
 // New returns Tokens over the store. now may be nil for time.Now.
@@ -82,12 +106,15 @@ func New(store imgate.Store, cfg Config, now func() time.Time) (*Tokens, error) 
 	if now == nil {
 		now = time.Now
 	}
+	cfg = cfg.withDefaults()
 	return &Tokens{
-		store:  store,
-		cfg:    cfg.withDefaults(),
-		now:    now,
-		parser: jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS512.Alg()}), jwt.WithTimeFunc(now)),
-		cache:  make(map[string]entry),
+		store:   store,
+		cfg:     cfg,
+		now:     now,
+		parser:  jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS512.Alg()}), jwt.WithTimeFunc(now)),
+		count:   cfg.Metrics.Cache("token"),
+		cache:   make(map[string]entry),
+		checked: make(map[[32]byte]checked),
 	}, nil
 }
 
@@ -182,16 +209,22 @@ func (t *Tokens) VerifyUser(ctx context.Context, raw string) (tok imgate.Token, 
 // verify is Verify, returning also the token's user when it was read from
 // the store by this call.
 func (t *Tokens) verify(ctx context.Context, raw string) (imgate.Token, *imgate.User, error) {
-	var c claims
-	if _, err := t.parser.ParseWithClaims(raw, &c, t.key); err != nil {
-		tok, err := t.verifyImported(ctx, raw)
-		return tok, nil, err
+	if len(raw) > maxImportedLen {
+		// Longer than any token imgate signs or imports: spare the hash.
+		return imgate.Token{}, nil, errInvalid
 	}
-	e, u, err := t.lookup(ctx, c.ID)
+	sum := sha256.Sum256([]byte(raw))
+	ch, ok := t.checkedOf(sum)
+	if !ok {
+		if ch, ok = t.check(raw, sum); !ok {
+			return imgate.Token{}, nil, errInvalid
+		}
+	}
+	e, u, err := t.lookup(ctx, ch.id)
 	if err != nil {
 		return imgate.Token{}, nil, err
 	}
-	if e.tok.AppID != c.App || int(e.tok.Kind) != c.Role || strconv.FormatInt(e.tok.UserID, 10) != c.Subject {
+	if !ch.imported && (e.tok.AppID != ch.app || int(e.tok.Kind) != ch.role || strconv.FormatInt(e.tok.UserID, 10) != ch.subject) {
 		return imgate.Token{}, nil, errInvalid
 	}
 	tok, err := t.valid(e)
@@ -201,15 +234,41 @@ func (t *Tokens) verify(ctx context.Context, raw string) (imgate.Token, *imgate.
 	return tok, u, nil
 }
 
-func (t *Tokens) verifyImported(ctx context.Context, raw string) (imgate.Token, error) {
-	if raw == "" || len(raw) > maxImportedLen {
-		return imgate.Token{}, errInvalid
+// checkedOf returns what an earlier check of the token string with the
+// hash found, unless its exp has passed since (then the string is checked
+// again, and fails as an expired token would).
+func (t *Tokens) checkedOf(sum [32]byte) (checked, bool) {
+	t.mu.Lock()
+	ch, ok := t.checked[sum]
+	t.mu.Unlock()
+	if ok && !ch.expires.IsZero() && !t.now().Before(ch.expires) {
+		return checked{}, false
 	}
-	e, _, err := t.lookup(ctx, importedID(raw))
-	if err != nil {
-		return imgate.Token{}, err
+	return ch, ok
+}
+
+// check checks the signature and claims of the token string, or takes it
+// as an imported token, and remembers what it found.
+func (t *Tokens) check(raw string, sum [32]byte) (checked, bool) {
+	var c claims
+	var ch checked
+	if _, err := t.parser.ParseWithClaims(raw, &c, t.key); err == nil {
+		ch = checked{id: c.ID, app: c.App, role: c.Role, subject: c.Subject}
+		if c.ExpiresAt != nil {
+			ch.expires = c.ExpiresAt.Time
+		}
+	} else if raw != "" {
+		ch = checked{id: importedIDOf(sum), imported: true}
+	} else {
+		return ch, false
 	}
-	return t.valid(e)
+	t.mu.Lock()
+	if len(t.checked) >= t.cfg.CacheSize {
+		clear(t.checked) // starting over costs only signature checks
+	}
+	t.checked[sum] = ch
+	t.mu.Unlock()
+	return ch, true
 }
 
 func (t *Tokens) valid(e entry) (imgate.Token, error) {
@@ -227,10 +286,10 @@ const maxImportedLen = 4096
 
 // importedID is the record id of an imported token: a hash, so that the
 // store never holds the token itself.
-func importedID(raw string) string {
-	sum := sha256.Sum256([]byte(raw))
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+func importedID(raw string) string { return importedIDOf(sha256.Sum256([]byte(raw))) }
+
+// importedIDOf is importedID of the token string with the hash.
+func importedIDOf(sum [32]byte) string { return "sha256:" + hex.EncodeToString(sum[:]) }
 
 // Import makes an existing token string, such as an admin token issued by
 // MaxIM's console, a valid admin token of the app, so that systems moving
@@ -274,8 +333,10 @@ func (t *Tokens) lookup(ctx context.Context, id string) (entry, *imgate.User, er
 	e, ok := t.cache[id]
 	t.mu.Unlock()
 	if ok && now.Before(e.until) {
+		t.count.Hits.Inc()
 		return e, nil, nil
 	}
+	t.count.Misses.Inc()
 	tok, err := t.store.Token(ctx, id)
 	if imgate.ErrorCode(err) == imgate.CodeInvalidToken {
 		// Remembered too, so that a flood of bad tokens stays off the store.

@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
+	"github.com/imgate/imgate/metrics"
 	"github.com/imgate/imgate/storage/embedded"
 )
 
@@ -242,5 +245,86 @@ func TestSign(t *testing.T) {
 	}
 	if f.tokens.Valid("other purpose", msg, sig) || f.tokens.Valid("qrcode", []byte("group 43 until 1700000000"), sig) {
 		t.Errorf("a signature verifies for another purpose or message")
+	}
+}
+
+// A token string whose signature was checked once is not checked again,
+// but a string differing from it is, and its record is still looked up
+// through the cache, whose hits and misses are counted.
+func TestVerifyChecksOnce(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	secret, _ := auth.LoadSecret(ctx, f.store, "")
+	tokens, err := auth.New(f.store, auth.Config{Secret: secret, Metrics: metrics.New(reg)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _, err := tokens.IssueAdmin(ctx, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := tokens.Verify(ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := len(raw) - 10 // inside the signature, clear of its last character's unused bits
+	forged := raw[:i] + string(rune('a'+(raw[i]-'a'+1)%26)) + raw[i+1:]
+	_, err = tokens.Verify(ctx, forged)
+	wantCode(t, "the checked token with another signature", err, imgate.CodeInvalidToken)
+	for result, want := range map[string]float64{"hit": 2, "miss": 2} { // the forged string misses as an imported token
+		if got := lookups(t, reg, result); got != want {
+			t.Errorf("token cache %s = %v, want %v", result, got, want)
+		}
+	}
+}
+
+func lookups(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if mf.GetName() == "imgate_cache_lookups_total" && labels["cache"] == "token" && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no imgate_cache_lookups_total{cache=token,result=%s}", result)
+	return 0
+}
+
+// BenchmarkVerify is the verification of an admin token on every REST
+// request: a cache hit.
+func BenchmarkVerify(b *testing.B) {
+	ctx := context.Background()
+	s, err := embedded.Open(ctx, embedded.Config{Dir: b.TempDir()}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	tokens, err := auth.New(s, auth.Config{Secret: []byte("bench secret")}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateApp(ctx, imgate.App{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
+		b.Fatal(err)
+	}
+	raw, _, err := tokens.IssueAdmin(ctx, "app")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tokens.Verify(ctx, raw); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

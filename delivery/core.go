@@ -2,8 +2,10 @@ package delivery
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -16,10 +18,13 @@ import (
 type Config struct {
 	// BatchSize bounds the messages stored in one transaction. Default 256.
 	BatchSize int
-	// Writers is how many transactions store messages at once. Default 2.
+	// Writers is how many transactions store messages at once. Each
+	// conversation has one writer, so that its messages are published in
+	// seq order. Default 2.
 	Writers int
-	// QueueLen bounds the send requests waiting for a writer; a sender
-	// beyond it waits (until its context ends). Default 4096.
+	// QueueLen bounds the send requests waiting for the writers, shared
+	// out evenly; a sender beyond it waits (until its context ends).
+	// Default 4096.
 	QueueLen int
 	// RecallWindow is how long after sending a sender may recall a
 	// message; group owners and admins, and admin tokens, may recall any
@@ -73,7 +78,7 @@ type Core struct {
 	now   func() time.Time
 
 	checks     *checkCache
-	queue      chan *request
+	queues     []chan *request // one per writer; a conversation always goes to the same one
 	stop       chan struct{}
 	closeOnce  sync.Once
 	wg         sync.WaitGroup
@@ -98,13 +103,15 @@ type result struct {
 // it.
 func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{}), finished: make(chan struct{})}
-	c.queue = make(chan *request, c.cfg.QueueLen)
 	c.checks = newCheckCache(c.cfg.CheckCacheTTL)
-	for range c.cfg.Writers {
+	c.queues = make([]chan *request, c.cfg.Writers)
+	for i := range c.queues {
+		q := make(chan *request, max(c.cfg.QueueLen/c.cfg.Writers, 1))
+		c.queues[i] = q
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.write()
+			c.write(q)
 		}()
 	}
 	return c
@@ -124,10 +131,75 @@ func (c *Core) Store() imgate.Store { return c.store }
 var errClosed = errors.New("delivery: core closed")
 
 // enqueue stores msgs through the writers and waits for the outcome.
+//
+// Each conversation has one writer (by a hash of its key), which stores
+// and publishes its messages one batch after the other: so a
+// conversation's events leave this node in seq order by construction,
+// and no hub sees a gap that a slower writer would fill later. Messages
+// to conversations of different writers are split into one request per
+// writer; each part is stored on its own, so a failure of one part may
+// leave the others stored, which a resend (same client_mid or
+// transaction_id) finds rather than storing again.
 func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message, accepted time.Time) ([]imgate.Message, []bool, error) {
+	parts := c.partition(msgs)
+	if len(parts) == 1 {
+		for w := range parts {
+			return c.enqueueTo(ctx, w, msgs, accepted)
+		}
+	}
+	out, dup := make([]imgate.Message, len(msgs)), make([]bool, len(msgs))
+	for w, idx := range parts {
+		part := make([]imgate.Message, len(idx))
+		for j, i := range idx {
+			part[j] = msgs[i]
+		}
+		o, d, err := c.enqueueTo(ctx, w, part, accepted)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, i := range idx {
+			out[i], dup[i] = o[j], d[j]
+		}
+	}
+	return out, dup, nil
+}
+
+// partition groups the indexes of msgs by the writer of their
+// conversation.
+func (c *Core) partition(msgs []imgate.Message) map[int][]int {
+	parts := make(map[int][]int, 1)
+	for i, m := range msgs {
+		w := c.writerOf(m)
+		parts[w] = append(parts[w], i)
+	}
+	return parts
+}
+
+// writerOf is the writer that stores the conversation of m.
+func (c *Core) writerOf(m imgate.Message) int {
+	if len(c.queues) == 1 {
+		return 0
+	}
+	a, b := m.To, int64(0)
+	if m.Kind != imgate.ConvGroup {
+		a, b = min(m.From, m.To), max(m.From, m.To)
+	}
+	h := fnv.New32a()
+	h.Write([]byte(m.AppID))
+	var buf [17]byte
+	binary.LittleEndian.PutUint64(buf[0:], uint64(a))
+	binary.LittleEndian.PutUint64(buf[8:], uint64(b))
+	buf[16] = byte(m.Kind)
+	h.Write(buf[:])
+	return int(h.Sum32() % uint32(len(c.queues)))
+}
+
+// enqueueTo stores msgs, all of one writer's conversations, through that
+// writer and waits for the outcome.
+func (c *Core) enqueueTo(ctx context.Context, w int, msgs []imgate.Message, accepted time.Time) ([]imgate.Message, []bool, error) {
 	r := &request{msgs: msgs, accepted: accepted.UnixNano(), done: make(chan result, 1)}
 	select {
-	case c.queue <- r:
+	case c.queues[w] <- r:
 	case <-c.stop:
 		return nil, nil, errClosed
 	case <-ctx.Done():
@@ -152,18 +224,18 @@ func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message, accepted time
 	}
 }
 
-// write takes requests off the queue, as many as fit in a batch, and
+// write takes requests off its queue, as many as fit in a batch, and
 // stores each batch in one transaction, until Close.
-func (c *Core) write() {
+func (c *Core) write(queue chan *request) {
 	for {
 		var first *request
 		select {
-		case first = <-c.queue:
+		case first = <-queue:
 		case <-c.stop:
 			// Drain what is queued, then stop.
 			for {
 				select {
-				case r := <-c.queue:
+				case r := <-queue:
 					c.store1([]*request{r})
 				default:
 					return
@@ -174,7 +246,7 @@ func (c *Core) write() {
 	fill:
 		for n < c.cfg.BatchSize {
 			select {
-			case r := <-c.queue:
+			case r := <-queue:
 				batch = append(batch, r)
 				n += len(r.msgs)
 			default:

@@ -88,7 +88,13 @@ func (h *Hub) deliverNow(e *delivery.Event) {
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {
 		if e.FromDevice != 0 && s.user == e.From && s.sn == e.FromDevice {
-			return // the sending device has its answer
+			// The sending device has its answer; its cursor moves past
+			// the event here, in the conversation's order, so that the
+			// next event continues it even if it overtakes the answer.
+			if e.Kind == delivery.Stored {
+				s.advanceStored(e)
+			}
+			return
 		}
 		switch e.Kind {
 		case delivery.Stored:
@@ -122,16 +128,20 @@ func (s *session) push(e *delivery.Event, f *frames) {
 	conv := e.ConvFor(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.settled && len(s.pending) < maxPending {
-		// The cursors are loading from the read positions, which the
-		// user's own sends move: setup replays the event against them.
-		s.pending = append(s.pending, e)
+	if !s.settled {
+		if len(s.pending) < maxPending {
+			// The cursors are loading from the read positions, which the
+			// user's own sends move: setup replays the event against them.
+			s.pending = append(s.pending, e)
+			return
+		}
+		s.noticeLocked(conv, metrics.NoticePendingOverflow)
 		return
 	}
 	c := s.cursors[conv]
 	if c == nil {
 		if !s.primed || conv.Kind == imgate.ConvGroup {
-			s.noticeLocked(conv)
+			s.noticeLocked(conv, metrics.NoticeNoCursor)
 			return
 		}
 		// A chat that began after the session loaded its conversations:
@@ -147,7 +157,7 @@ func (s *session) push(e *delivery.Event, f *frames) {
 			c.seq, c.id, c.byRead = e.LastSeq, e.LastID, false
 		}
 	default:
-		s.noticeLocked(conv)
+		s.noticeLocked(conv, metrics.NoticeGap)
 	}
 }
 
@@ -164,7 +174,7 @@ func (s *session) replayLocked(e *delivery.Event) {
 	conv := e.ConvFor(s.user)
 	c := s.cursors[conv]
 	if !s.primed || c == nil && conv.Kind == imgate.ConvGroup {
-		s.noticeLocked(conv)
+		s.noticeLocked(conv, metrics.NoticeLogin)
 		return
 	}
 	if c == nil {
@@ -172,7 +182,7 @@ func (s *session) replayLocked(e *delivery.Event) {
 		s.cursors[conv] = c
 	}
 	if e.FirstSeq > c.seq+1 {
-		s.noticeLocked(conv)
+		s.noticeLocked(conv, metrics.NoticeLogin)
 		return
 	}
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
@@ -182,13 +192,28 @@ func (s *session) replayLocked(e *delivery.Event) {
 }
 
 // noticeLocked tells the client that conv has news to pull, once until it
-// pulls. s.mu is held.
-func (s *session) noticeLocked(conv imgate.Conv) {
+// pulls, and counts why. s.mu is held.
+func (s *session) noticeLocked(conv imgate.Conv, cause metrics.NoticeCause) {
 	if s.noticed[conv] {
 		return
 	}
 	s.noticed[conv] = true
+	s.srv.cfg.Metrics.Noticed(cause)
 	s.send(xsync.Frame_NOTICE, &xsync.Notice{Xid: &xsync.XID{Uid: uint64(conv.Peer)}})
+}
+
+// advanceStored moves the cursor past a Stored event of the session's
+// own device, as advance does.
+func (s *session) advanceStored(e *delivery.Event) {
+	conv := e.ConvFor(s.user)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.settled {
+		// setup replays it against the cursors it loads; replay skips
+		// what the cursor covers and sends the rest.
+		return
+	}
+	s.advanceLocked(conv, e.FirstSeq, e.LastSeq, e.LastID)
 }
 
 // advance moves the cursor of conv past a message the session's own
@@ -197,6 +222,12 @@ func (s *session) noticeLocked(conv imgate.Conv) {
 func (s *session) advance(conv imgate.Conv, seq, id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.advanceLocked(conv, seq, seq, id)
+}
+
+// advanceLocked moves the cursor of conv past Seqs first..last of the
+// session's own client, if they continue it. s.mu is held.
+func (s *session) advanceLocked(conv imgate.Conv, first, last, id int64) {
 	c := s.cursors[conv]
 	if c == nil && s.primed && conv.Kind == imgate.ConvChat {
 		// A chat that began after the session loaded its conversations,
@@ -204,7 +235,7 @@ func (s *session) advance(conv imgate.Conv, seq, id int64) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
-	if c != nil && c.seq+1 == seq {
-		c.seq, c.id, c.byRead = seq, id, false
+	if c != nil && c.seq+1 == first {
+		c.seq, c.id, c.byRead = last, id, false
 	}
 }

@@ -116,14 +116,14 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	// session before the password is checked.
 	if sn != 0 && id.password == "" {
 		rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now())
-		if !ok {
-			s.srv.cfg.Metrics.ReconnectCache("miss")
-		} else if err := s.enter(ctx, p, id, rc.device, rc.groups, true); !errors.Is(err, errStale) {
-			s.srv.cfg.Metrics.ReconnectCache("hit")
-			return err
-		} else {
-			s.srv.cfg.Metrics.ReconnectCache("stale")
+		if ok {
+			if err := s.enter(ctx, p, id, rc.device, rc.groups, true); !errors.Is(err, errStale) {
+				s.srv.reconnects.lookups.Hits.Inc()
+				return err
+			}
 		}
+		// None remembered, or the store disagreed: read twice.
+		s.srv.reconnects.lookups.Misses.Inc()
 	}
 	st, err := s.readState(ctx, id, sn, false)
 	if err != nil {
@@ -357,7 +357,7 @@ func (s *session) setup(ctx context.Context) {
 	for _, g := range joined {
 		// Routed only after the state was read: what was sent to it in
 		// between, the device pulls.
-		s.noticeLocked(imgate.Conv{Kind: imgate.ConvGroup, Peer: g})
+		s.noticeLocked(imgate.Conv{Kind: imgate.ConvGroup, Peer: g}, metrics.NoticeJoined)
 	}
 	if st.Device.NoticeSeq > s.noticeSaved {
 		// Saved by another session of the device since it was read.

@@ -127,7 +127,7 @@ func (s *session) refreshGroup(ctx context.Context, group int64) {
 	case member && !was:
 		s.groups[group] = true
 		s.srv.hub.subscribe(s, group)
-		s.noticeLocked(conv)
+		s.noticeLocked(conv, metrics.NoticeJoined)
 	case !member && was:
 		delete(s.groups, group)
 		delete(s.cursors, conv)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/metrics"
 )
 
 // reconnects remembers, for a while after a device's session ends, the
@@ -15,8 +16,9 @@ import (
 // login falls back to the full path, or fixes the routing, where they
 // differ. A wrong entry therefore costs a read, never a message.
 type reconnects struct {
-	ttl time.Duration
-	max int // entries kept at most; beyond, new ones are not kept
+	ttl     time.Duration
+	max     int // entries kept at most; beyond, new ones are not kept
+	lookups metrics.CacheCounters
 
 	mu      sync.Mutex
 	entries map[deviceKey]reconnect
@@ -37,8 +39,8 @@ type reconnect struct {
 // maxReconnects bounds the entries (each ~200 bytes and its groups).
 const maxReconnects = 100_000
 
-func newReconnects(ttl time.Duration) *reconnects {
-	return &reconnects{ttl: ttl, max: maxReconnects, entries: map[deviceKey]reconnect{}}
+func newReconnects(ttl time.Duration, lookups metrics.CacheCounters) *reconnects {
+	return &reconnects{ttl: ttl, max: maxReconnects, lookups: lookups, entries: map[deviceKey]reconnect{}}
 }
 
 // put remembers a device's state at the end of its session. A nil

@@ -1,6 +1,9 @@
 package gateway
 
-import "github.com/imgate/imgate"
+import (
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/metrics"
+)
 
 // Resync tells every session to pull each conversation it holds, and
 // fetches their notices: the bus was cut off from the other nodes and may
@@ -15,10 +18,10 @@ func (h *Hub) Resync() {
 func (s *session) resync() {
 	s.mu.Lock()
 	for conv := range s.cursors {
-		s.noticeLocked(conv)
+		s.noticeLocked(conv, metrics.NoticeResync)
 	}
 	for g := range s.groups {
-		s.noticeLocked(imgate.Conv{Kind: imgate.ConvGroup, Peer: g})
+		s.noticeLocked(imgate.Conv{Kind: imgate.ConvGroup, Peer: g}, metrics.NoticeResync)
 	}
 	settled := s.settled
 	s.mu.Unlock()
@@ -46,7 +49,7 @@ func (s *session) noticeNewChats() {
 	}
 	for _, c := range convs {
 		if c.Conv.Kind == imgate.ConvChat && s.cursors[c.Conv] == nil {
-			s.noticeLocked(c.Conv)
+			s.noticeLocked(c.Conv, metrics.NoticeResync)
 		}
 	}
 }

@@ -85,8 +85,8 @@ func TestLoginRoundTrips(t *testing.T) {
 			if cold.login > 4 {
 				t.Errorf("first login with the token not cached: %v round trips, want at most 4", cold.login)
 			}
-			for result, want := range map[string]float64{"hit": 1, "miss": 2, "stale": 0} {
-				if got := gateway.Gathered(t, reg, "imgate_login_reconnect_cache_total", map[string]string{"result": result}); got != want {
+			for result, want := range map[string]float64{"hit": 1, "miss": 2} {
+				if got := gateway.Gathered(t, reg, "imgate_cache_lookups_total", map[string]string{"cache": "reconnect", "result": result}); got != want {
 					t.Errorf("reconnect cache %s: %v, want %v", result, got, want)
 				}
 			}

@@ -140,7 +140,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger 
 	return &Server{
 		cfg: cfg, core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
 		live: map[*session]struct{}{}, logins: make(chan struct{}, cfg.Logins),
-		reconnects: newReconnects(cfg.ReconnectTTL),
+		reconnects: newReconnects(cfg.ReconnectTTL, cfg.Metrics.Cache("reconnect")),
 	}
 }
 

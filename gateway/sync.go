@@ -78,6 +78,7 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 	if err != nil {
 		return err
 	}
+	s.srv.cfg.Metrics.Pulled(metrics.PullStore)
 	page, next := cut(msgs, syncPage)
 	// Under the lock, so that pushes that raced with the query are
 	// neither sent twice nor overtaken.

@@ -5,7 +5,11 @@
 // latency from an HDR histogram, and correctness: every expected delivery
 // must arrive exactly once and in order per sender and receiver, whether
 // pushed live or synced after a reconnect. With a metrics URL it also
-// reports the server's RSS and goroutines per device.
+// reports the server's RSS and goroutines per device, and for each phase
+// (logins, sending, a storm's reconnect wave) its CPU per login, message
+// and delivery, how it delivered (push or sync), why it sent NOTICEs,
+// where pulls were answered from and its store round trips; with
+// Postgres on the same machine, Postgres's CPU per unit too.
 //
 // Latency is measured from the sender's clock to the receiving device's,
 // both in this process: a sender writes its send time and a sequence
@@ -52,10 +56,16 @@ type Config struct {
 	// missing; default 10s.
 	Grace time.Duration
 	// MetricsURL is the server's Prometheus endpoint (e.g.
-	// http://127.0.0.1:9464/metrics, from imgate serve --metrics-listen);
-	// when set, reports carry its RSS, goroutines and devices online
-	// before the devices logged in and while they were held.
+	// http://127.0.0.1:9464/metrics, from imgate serve --metrics-listen),
+	// or one per node, comma-separated, as many as URL's nodes; figures
+	// are summed over them. When set, reports carry the RSS, goroutines
+	// and devices online before the devices logged in and while they
+	// were held, and each phase's CPU and counters (Phase).
 	MetricsURL string
+	// NoPostgresCPU turns off reading the CPU time of the processes named
+	// postgres on this machine at each phase's start and end, which is
+	// otherwise done when there are such processes.
+	NoPostgresCPU bool
 	// Progress receives progress bars; nil shows none.
 	Progress io.Writer
 }
@@ -108,8 +118,12 @@ type Runner struct {
 	api  *api
 	ws   []string // the gateways' WebSocket URLs, one per node
 	host *url.URL // the first node's REST base, parsed
-	bars progress
-	made atomic.Int64 // users registered so far, numbering usernames
+	// metrics are the metrics endpoints, one or one per node.
+	metrics []string
+	// procDir is where to read processes' CPU time: /proc, but for tests.
+	procDir string
+	bars    progress
+	made    atomic.Int64 // users registered so far, numbering usernames
 }
 
 // New checks cfg and makes a Runner.
@@ -133,16 +147,42 @@ func New(cfg Config) (*Runner, error) {
 			first = u
 		}
 	}
+	metrics, err := metricsURLs(cfg.MetricsURL, len(bases))
+	if err != nil {
+		return nil, err
+	}
 	hc := &http.Client{Transport: &http.Transport{
 		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute,
 	}}
 	return &Runner{
-		cfg:  cfg,
-		api:  &api{bases: bases, app: cfg.AppID, token: cfg.AdminToken, hc: hc},
-		ws:   wss,
-		host: first,
-		bars: progress{w: cfg.Progress},
+		cfg:     cfg,
+		api:     &api{bases: bases, app: cfg.AppID, token: cfg.AdminToken, hc: hc},
+		ws:      wss,
+		host:    first,
+		metrics: metrics,
+		procDir: "/proc",
+		bars:    progress{w: cfg.Progress},
 	}, nil
+}
+
+// metricsURLs splits the comma-separated metrics endpoints: none, one
+// (a single node's, or the only one there is), or one per node.
+func metricsURLs(list string, nodes int) ([]string, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	var urls []string
+	for _, raw := range strings.Split(list, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("loadtest: metrics URL %q is not http(s)://host[:port]/path", raw)
+		}
+		urls = append(urls, u.String())
+	}
+	if len(urls) > 1 && len(urls) != nodes {
+		return nil, fmt.Errorf("loadtest: %d metrics URLs for %d nodes: give one, or one per node", len(urls), nodes)
+	}
+	return urls, nil
 }
 
 // Prefix is the username prefix of this runner's users.

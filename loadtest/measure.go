@@ -53,6 +53,8 @@ func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 	}
 	send := p.run(ctx, x.senders, outs)
 	r.await(ctx, t, send.Stored*x.fanout)
+	phase := rep.Server.endPhase(ctx, phaseSend)
+	r.settle(ctx)
 	stopBar()
 	<-barDone
 	end(bar)
@@ -65,6 +67,7 @@ func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 		del.PerSecond = float64(del.Delivered) / del.Seconds
 	}
 	rep.Send, rep.Deliveries, rep.Latency = &send, &del, t.latency()
+	phase.count(0, send.Stored, del.Delivered)
 	rep.judge()
 }
 
@@ -109,14 +112,15 @@ func watchDevice(ctx context.Context, d *device, t *tracker) {
 	}
 }
 
-// await waits until want deliveries have arrived (then settle longer for
-// late duplicates), or Grace has passed, or ctx ends.
+// await waits until want deliveries have arrived, or Grace has passed,
+// or ctx ends.
 func (r *Runner) await(ctx context.Context, t *tracker, want int64) {
 	r.awaitCount(ctx, &t.received, want)
 }
 
-// awaitCount waits until n reaches want (then settle longer for late
-// duplicates), or Grace has passed, or ctx ends.
+// awaitCount waits until n reaches want, or Grace has passed, or ctx
+// ends. The caller then settles, once it has ended the phase: the
+// server's work ends with the last delivery, not a settle later.
 func (r *Runner) awaitCount(ctx context.Context, n *atomic.Int64, want int64) {
 	grace := time.NewTimer(r.cfg.Grace)
 	defer grace.Stop()
@@ -131,5 +135,9 @@ func (r *Runner) awaitCount(ctx context.Context, n *atomic.Int64, want int64) {
 		case <-tick.C:
 		}
 	}
+}
+
+// settle waits a little longer for late duplicates after awaitCount.
+func (r *Runner) settle(ctx context.Context) {
 	sleepUntil(ctx, time.Now().Add(min(settle, r.cfg.Grace)))
 }

@@ -119,6 +119,7 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 		return nil, err
 	}
 	defer closeAll(devs)
+	rep.Server.endPhase(ctx, phaseConnect).count(int64(conn.Devices), 0, 0)
 	for _, d := range devs {
 		d.in = newInbox()
 	}
@@ -191,6 +192,8 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 		want += k.send.Stored * k.fanout
 	}
 	r.await(ctx, t, want)
+	phase := rep.Server.endPhase(ctx, phaseSend)
+	r.settle(ctx)
 	stopBar()
 	<-barDone
 	end(bar)
@@ -200,7 +203,9 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 
 	var all []pair
 	var total Deliveries
+	var stored int64
 	for _, k := range kinds {
+		stored += k.send.Stored
 		d := tally(k.pairs)
 		total.Expected += d.Expected
 		total.Delivered += d.Delivered
@@ -217,6 +222,7 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 		total.PerSecond = float64(total.Delivered) / total.Seconds
 	}
 	rep.Deliveries, rep.Latency = &total, t.latency()
+	phase.count(0, stored, total.Delivered)
 	rep.judge()
 	return rep, nil
 }

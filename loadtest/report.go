@@ -26,7 +26,8 @@ type Report struct {
 	Churn *Churn `json:"churn,omitempty"`
 	// Storm is the storm scenario's reconnect wave.
 	Storm *StormReport `json:"storm,omitempty"`
-	// Server is what the server's metrics said (with a metrics URL).
+	// Server is what the server's metrics said (with a metrics URL) and
+	// what it and Postgres spent on each phase.
 	Server *Server `json:"server,omitempty"`
 	// Disconnects counts devices whose connection ended before the run
 	// closed it.
@@ -246,16 +247,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("  unread", "%d wrong counts", st.UnreadMismatches)
 	}
 	if sv := r.Server; sv != nil {
-		if sv.Before != nil {
-			row("server before", "%s", sv.Before)
-		}
-		if sv.During != nil {
-			row("server during", "%s", sv.During)
-			row("  per device", "%.1f KiB RSS, %.2f goroutines (over %d devices)", sv.RSSPerDeviceKiB, sv.GoroutinesPerDevice, sv.Devices)
-		}
-		if sv.Error != "" {
-			row("  metrics error", "%s", sv.Error)
-		}
+		sv.writeTable(row)
 	}
 	row("disconnects", "%d", r.Disconnects)
 	result := "PASS"

@@ -91,6 +91,7 @@ func (r *Runner) Chat(ctx context.Context, sc Chat) (*Report, error) {
 		return nil, err
 	}
 	defer closeAll(devs)
+	rep.Server.endPhase(ctx, phaseConnect).count(int64(conn.Devices), 0, 0)
 	receivers := devs[len(devs)-sc.Pairs:]
 	senders := make([]sender, sc.Pairs)
 	ids := make([]uint64, sc.Pairs)
@@ -169,6 +170,7 @@ func (r *Runner) Group(ctx context.Context, sc Group) (*Report, error) {
 		return nil, err
 	}
 	defer closeAll(devs)
+	rep.Server.endPhase(ctx, phaseConnect).count(int64(conn.Devices), 0, 0)
 	receivers := devs[sc.Senders:]
 	senders := make([]sender, sc.Senders)
 	from := make([]uint64, sc.Senders)
@@ -233,10 +235,12 @@ func (r *Runner) Idle(ctx context.Context, sc Idle) (*Report, error) {
 		return nil, err
 	}
 	defer closeAll(devs)
+	rep.Server.endPhase(ctx, phaseConnect).count(int64(conn.Devices), 0, 0)
 	hctx, stop := context.WithCancel(ctx)
 	go heartbeat(hctx, devs)
 	r.hold(ctx, sc.Duration)
 	stop()
+	rep.Server.endPhase(ctx, phaseHold)
 	rep.Disconnects, rep.FirstDisconnect = disconnects(devs)
 	r.serverDuring(ctx, rep.Server, rep.Connect.Devices-rep.Disconnects)
 	rep.judge()

@@ -1,27 +1,53 @@
 package loadtest
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
 
 // The server's Prometheus metrics the tool reads (text exposition
-// format). A metric with several series (labels) is summed.
+// format), each summed over its series and over the nodes scraped.
 const (
 	metricRSS        = "process_resident_memory_bytes"
 	metricGoroutines = "go_goroutines"
 	metricDevices    = "imgate_devices_online"
+	metricCPU        = "process_cpu_seconds_total"
+	metricDeliveries = "imgate_deliveries_total"        // {kind,path}
+	metricNotices    = "imgate_notices_total"           // {cause}
+	metricPulls      = "imgate_pulls_total"             // {source}
+	metricRoundTrips = "imgate_store_round_trips_total" // {op}
+	metricLogins     = "imgate_logins_total"
 )
 
-// ServerSample is one scrape of the server's metrics; a metric the server
-// did not expose is 0 and named in Missing.
+// gauges are the metrics read into a ServerSample.
+func gauges() []string { return []string{metricRSS, metricGoroutines, metricDevices} }
+
+// counters are the metrics whose increase over a phase is reported.
+func counters() []string {
+	return []string{metricCPU, metricDeliveries, metricNotices, metricPulls, metricRoundTrips, metricLogins}
+}
+
+// breakdown is the label a counter is reported by; "" sums its series.
+func breakdown(metric string) string {
+	switch metric {
+	case metricDeliveries:
+		return "path"
+	case metricNotices:
+		return "cause"
+	case metricPulls:
+		return "source"
+	case metricRoundTrips:
+		return "op"
+	}
+	return ""
+}
+
+// ServerSample is one scrape of the server's metrics, summed over its
+// nodes; a metric no node exposed is 0 and named in Missing.
 type ServerSample struct {
 	RSSBytes      float64  `json:"rss_bytes"`
 	Goroutines    float64  `json:"goroutines"`
@@ -47,27 +73,116 @@ func (s *ServerSample) has(name string) bool {
 	return true
 }
 
+// sampleOf reads the gauges of a scrape.
+func sampleOf(found map[string][]series) *ServerSample {
+	s := &ServerSample{}
+	for _, g := range []struct {
+		name string
+		v    *float64
+	}{{metricRSS, &s.RSSBytes}, {metricGoroutines, &s.Goroutines}, {metricDevices, &s.DevicesOnline}} {
+		v := sum(found[g.name])
+		if math.IsNaN(v) {
+			s.Missing, v = append(s.Missing, g.name), 0
+		}
+		*g.v = v
+	}
+	return s
+}
+
 // Server is what the server's metrics said before the devices logged in
-// and while the scenario held them, and the difference per device.
+// and while the scenario held them, the difference per device, and what
+// the server (and Postgres, on this machine) spent on each phase.
 type Server struct {
-	URL    string        `json:"url"`
-	Before *ServerSample `json:"before,omitempty"`
-	During *ServerSample `json:"during,omitempty"`
+	// URL is the metrics endpoints, comma-separated as given.
+	URL string `json:"url"`
+	// Nodes is how many endpoints were scraped; every figure is their
+	// sum.
+	Nodes int `json:"nodes"`
+	// PostgresProcesses is how many processes named postgres ran on this
+	// machine when the run began; 0 when their CPU was not read.
+	PostgresProcesses int           `json:"postgres_processes,omitempty"`
+	Before            *ServerSample `json:"before,omitempty"`
+	During            *ServerSample `json:"during,omitempty"`
 	// Devices is the tool's devices online at the second scrape, the
 	// divisor of the figures per device.
 	Devices             int     `json:"devices"`
 	RSSPerDeviceKiB     float64 `json:"rss_per_device_kib"`
 	GoroutinesPerDevice float64 `json:"goroutines_per_device"`
-	Error               string  `json:"error,omitempty"`
+	// Phases are what the server spent on each phase of the run, in
+	// order.
+	Phases []*Phase `json:"phases,omitempty"`
+	// Error is the first failed reading after the run began; the phases
+	// it would have ended are missing.
+	Error string `json:"error,omitempty"`
+
+	probe *probe
+	last  *reading // the start of the phase under way; nil after a failure
 }
 
-// scrape reads the three metrics from a Prometheus text exposition.
-//
-// A small parser of the plain sample lines rather than
-// prometheus/common/expfmt: the tool needs three unlabelled (or summed)
-// samples, which the text format writes as "name[{labels}] value
-// [timestamp]", and this keeps the module's dependencies as they are.
-func scrape(ctx context.Context, hc *http.Client, url string) (*ServerSample, error) {
+// probe reads the server's metrics from every node's endpoint and
+// Postgres's CPU from /proc.
+type probe struct {
+	hc      *http.Client
+	urls    []string
+	procDir string // "" when not reading Postgres's CPU
+}
+
+// reading is the server's metrics and Postgres's CPU at one moment.
+type reading struct {
+	at     time.Time
+	sample *ServerSample // nil without metrics endpoints
+	// counts holds each counter some node exposed, by the value of its
+	// breakdown label ("" when it has none), summed over the nodes; a
+	// counter no node exposed is absent. (A labelled counter that has
+	// not counted anything yet has no series, and looks the same.)
+	counts map[string]map[string]float64
+	// pg is each Postgres process's CPU ticks by PID; nil when not read.
+	pg map[int]uint64
+}
+
+// read takes a reading: every endpoint in turn, then /proc.
+func (p *probe) read(ctx context.Context) (*reading, error) {
+	rd := &reading{at: time.Now(), counts: map[string]map[string]float64{}}
+	if len(p.urls) > 0 {
+		found, err := p.scrape(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rd.sample = sampleOf(found)
+		for _, c := range counters() {
+			if ss, ok := found[c]; ok {
+				rd.counts[c] = byLabel(ss, breakdown(c))
+			}
+		}
+	}
+	if p.procDir != "" {
+		pg, err := postgresTicks(p.procDir)
+		if err != nil {
+			return nil, err
+		}
+		rd.pg = pg
+	}
+	return rd, nil
+}
+
+// scrape reads every node's metrics and merges their series.
+func (p *probe) scrape(ctx context.Context) (map[string][]series, error) {
+	names := append(gauges(), counters()...)
+	all := map[string][]series{}
+	for _, u := range p.urls {
+		found, err := scrapeOne(ctx, p.hc, u, names)
+		if err != nil {
+			return nil, err
+		}
+		for n, ss := range found {
+			all[n] = append(all[n], ss...)
+		}
+	}
+	return all, nil
+}
+
+// scrapeOne reads the named metrics from one Prometheus endpoint.
+func scrapeOne(ctx context.Context, hc *http.Client, url string, names []string) (map[string][]series, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -83,111 +198,49 @@ func scrape(ctx context.Context, hc *http.Client, url string) (*ServerSample, er
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("loadtest: metrics %s: HTTP %d", url, resp.StatusCode)
 	}
-	vals, err := parseMetrics(resp.Body, metricRSS, metricGoroutines, metricDevices)
+	found, err := parseExposition(resp.Body, names...)
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: metrics %s: %w", url, err)
 	}
-	var missing []string
-	for i, n := range []string{metricRSS, metricGoroutines, metricDevices} {
-		if math.IsNaN(vals[i]) {
-			missing, vals[i] = append(missing, n), 0
-		}
-	}
-	return &ServerSample{RSSBytes: vals[0], Goroutines: vals[1], DevicesOnline: vals[2], Missing: missing}, nil
+	return found, nil
 }
 
-// parseMetrics returns the value of each named metric, summed over its
-// series, NaN when absent.
-func parseMetrics(r io.Reader, names ...string) ([]float64, error) {
-	want := map[string]int{}
-	out := make([]float64, len(names))
-	for i, n := range names {
-		want[n] = i
-		out[i] = math.NaN()
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		end := strings.IndexAny(line, "{ \t")
-		if end < 0 {
-			continue
-		}
-		i, ok := want[line[:end]]
-		if !ok {
-			continue
-		}
-		rest := line[end:]
-		if rest[0] == '{' {
-			// Label values may hold '}' only inside quotes.
-			close := labelsEnd(rest)
-			if close < 0 {
-				return nil, fmt.Errorf("malformed line %q", line)
-			}
-			rest = rest[close+1:]
-		}
-		fields := strings.Fields(rest)
-		if len(fields) == 0 {
-			return nil, fmt.Errorf("no value in %q", line)
-		}
-		v, err := strconv.ParseFloat(fields[0], 64)
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", line, err)
-		}
-		if math.IsNaN(out[i]) {
-			out[i] = 0
-		}
-		out[i] += v
-	}
-	return out, sc.Err()
-}
-
-// labelsEnd is the index of the '}' closing the label set that s starts
-// with, or -1.
-func labelsEnd(s string) int {
-	quoted := false
-	for i := 1; i < len(s); i++ {
-		switch {
-		case quoted && s[i] == '\\':
-			i++
-		case s[i] == '"':
-			quoted = !quoted
-		case !quoted && s[i] == '}':
-			return i
-		}
-	}
-	return -1
-}
-
-// serverBefore scrapes the server's metrics before a scenario's devices
-// log in; nil when no metrics URL is configured. An error here ends the
-// run before it starts.
+// serverBefore takes the first reading, before a scenario's devices log
+// in: the start of its first phase. It is nil with neither metrics
+// endpoints nor Postgres processes to read. An error here ends the run
+// before it starts.
 func (r *Runner) serverBefore(ctx context.Context) (*Server, error) {
-	if r.cfg.MetricsURL == "" {
+	p := &probe{hc: r.api.hc, urls: r.metrics}
+	if !r.cfg.NoPostgresCPU {
+		// Read Postgres's CPU only where it runs: elsewhere "+ 0 µs in
+		// Postgres" would say something false.
+		if pg, err := postgresTicks(r.procDir); err == nil && len(pg) > 0 {
+			p.procDir = r.procDir
+		}
+	}
+	if len(p.urls) == 0 && p.procDir == "" {
 		return nil, nil
 	}
-	s, err := scrape(ctx, r.api.hc, r.cfg.MetricsURL)
+	rd, err := p.read(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{URL: r.cfg.MetricsURL, Before: s}, nil
+	return &Server{URL: r.cfg.MetricsURL, Nodes: len(p.urls), PostgresProcesses: len(rd.pg), Before: rd.sample, probe: p, last: rd}, nil
 }
 
 // serverDuring scrapes again while devices of the tool are online and
 // fills the figures per device. A failure is noted in the report, not
 // failed: the scenario itself ran.
 func (r *Runner) serverDuring(ctx context.Context, srv *Server, devices int) {
-	if srv == nil {
+	if srv == nil || len(srv.probe.urls) == 0 {
 		return
 	}
-	s, err := scrape(ctx, r.api.hc, srv.URL)
+	found, err := srv.probe.scrape(ctx)
 	if err != nil {
-		srv.Error = err.Error()
+		srv.note(err)
 		return
 	}
+	s := sampleOf(found)
 	srv.During, srv.Devices = s, devices
 	if devices <= 0 {
 		return
@@ -197,5 +250,12 @@ func (r *Runner) serverDuring(ctx context.Context, srv *Server, devices int) {
 	}
 	if s.has(metricGoroutines) && srv.Before.has(metricGoroutines) {
 		srv.GoroutinesPerDevice = (s.Goroutines - srv.Before.Goroutines) / float64(devices)
+	}
+}
+
+// note keeps the first error of a reading during the run.
+func (s *Server) note(err error) {
+	if s.Error == "" {
+		s.Error = err.Error()
 	}
 }

@@ -95,6 +95,7 @@ func (r *Runner) Storm(ctx context.Context, sc Storm) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	srv.endPhase(ctx, phaseConnect).count(int64(conn.Devices), 0, 0)
 	hctx, stopBeat := context.WithCancel(ctx)
 	go heartbeat(hctx, devs)
 	r.hold(ctx, sc.Hold)
@@ -104,8 +105,10 @@ func (r *Runner) Storm(ctx context.Context, sc Storm) (*Report, error) {
 	st.DropSeconds = time.Since(drop).Seconds()
 
 	// Messages to the offline devices.
+	srv.mark(ctx)
 	pairs, send := r.sendOffline(ctx, senders, devs, sc.Messages)
 	rep.Send = &send
+	srv.endPhase(ctx, phaseSend).count(0, send.Stored, 0)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -124,7 +127,7 @@ func (r *Runner) Storm(ctx context.Context, sc Storm) (*Report, error) {
 			}
 		}
 	}
-	waveStart, stopWatch := r.wave(ctx, st, devs, t)
+	waveStart, phase, stopWatch := r.wave(ctx, st, srv, devs, t)
 	defer closeAll(devs)
 	rep.Disconnects, rep.FirstDisconnect = disconnects(devs)
 	r.serverDuring(ctx, srv, st.Synced)
@@ -142,6 +145,7 @@ func (r *Runner) Storm(ctx context.Context, sc Storm) (*Report, error) {
 	del := account(pairs, devs)
 	del.Seconds, del.PerSecond = st.SyncedSeconds, float64(del.Delivered)/max(st.SyncedSeconds, 1e-9)
 	rep.Deliveries = &del
+	phase.count(int64(st.Logins), 0, del.Delivered)
 	rep.judge()
 	return rep, nil
 }
@@ -230,8 +234,10 @@ func (r *Runner) sendOffline(ctx context.Context, senders []user, devs []*device
 // its first heartbeat's answer lists, and waits until every device is
 // synced (then settle longer for duplicates), or Grace after the last
 // login. It fills st's login and sync counts and returns when the wave
-// started and a function that stops watching the devices.
-func (r *Runner) wave(ctx context.Context, st *StormReport, devs []*device, t *tracker) (time.Time, func()) {
+// started, the server's spending on it (ended when all synced: nil
+// without a server to read) and a function that stops watching the
+// devices.
+func (r *Runner) wave(ctx context.Context, st *StormReport, srv *Server, devs []*device, t *tracker) (time.Time, *Phase, func()) {
 	bar := r.bars.bar(int64(len(devs)), "reconnect+sync", "devices")
 	defer end(bar)
 	dl := r.dialers(len(devs))
@@ -290,6 +296,8 @@ func (r *Runner) wave(ctx context.Context, st *StormReport, devs []*device, t *t
 		st.LoginsPerSecond = float64(st.Logins) / st.LoginSeconds
 	}
 	r.awaitCount(ctx, &t.synced, int64(st.Logins))
+	phase := srv.endPhase(ctx, phaseReconnect)
+	r.settle(ctx)
 	stopBar()
 	<-barDone
 	st.Synced = int(t.synced.Load())
@@ -297,7 +305,7 @@ func (r *Runner) wave(ctx context.Context, st *StormReport, devs []*device, t *t
 	if p := firstMismatch.Load(); p != nil {
 		st.FirstUnreadMismatch = *p
 	}
-	return start, func() {
+	return start, phase, func() {
 		cancel()
 		watchers.Wait()
 		for _, d := range devs {

@@ -103,10 +103,12 @@ type Metrics struct {
 
 	httpRequests *prometheus.CounterVec
 	httpDuration *prometheus.HistogramVec
+	cacheLookups *prometheus.CounterVec
+
+	delivery deliveryCounters
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
-	reconnects map[string]prometheus.Counter // by result
 
 	reg prometheus.Registerer
 }
@@ -128,10 +130,6 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "imgate_messages_accepted_total",
 		Help: "Messages stored for the first time (resends that were deduplicated do not count), by kind (chat, group).",
 	}, []string{"kind"})
-	reconnects := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "imgate_login_reconnect_cache_total",
-		Help: "Token logins of a known device by whether the node remembered the device from its last session there: hit (one store read), stale (remembered, but the store disagreed: read again), miss.",
-	}, []string{"result"})
 	roundTrips := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imgate_store_round_trips_total",
 		Help: "Calls into the database driver (Exec, Query, Begin, Commit, Rollback), by operation: login, send, pull, unread, notices, rest, other.",
@@ -180,8 +178,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "imgate_http_request_duration_seconds", Help: "Time to answer a REST request, by route template and method.",
 			Buckets: stageBuckets,
 		}, []string{"route", "method"}),
-		roundTrips: map[string]prometheus.Counter{},
-		reconnects: map[string]prometheus.Counter{},
+		cacheLookups: newCacheLookups(),
+		roundTrips:   map[string]prometheus.Counter{},
 		logins: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "imgate_logins_total", Help: "WebSocket logins (PROVISION) accepted.",
 		}),
@@ -189,9 +187,6 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	for _, op := range StoreOps {
 		m.roundTrips[op] = roundTrips.WithLabelValues(op)
-	}
-	for _, r := range []string{"hit", "stale", "miss"} {
-		m.reconnects[r] = reconnects.WithLabelValues(r)
 	}
 	for k := range nKinds {
 		m.accepted[k] = accepted.WithLabelValues(k.String())
@@ -210,9 +205,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "imgate_build_info", Help: "Always 1; the labels tell the version, revision and Go version of the running binary.",
 	}, []string{"version", "revision", "goversion"})
 	buildInfo.WithLabelValues(build()).Set(1)
+	m.delivery = newDeliveryCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
-		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, buildInfo,
-		roundTrips, m.logins, reconnects)
+		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
+		roundTrips, m.logins)
 	return m
 }
 

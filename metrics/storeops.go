@@ -50,11 +50,3 @@ func (m *Metrics) StoreRoundTrip(ctx context.Context) {
 
 // LoggedIn counts a WebSocket login the server accepted.
 func (m *Metrics) LoggedIn() { m.logins.Inc() }
-
-// ReconnectCache counts a token login of a known device by what the
-// node remembered of it: "hit", "stale" or "miss".
-func (m *Metrics) ReconnectCache(result string) {
-	if c, ok := m.reconnects[result]; ok {
-		c.Inc()
-	}
-}

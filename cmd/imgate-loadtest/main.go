@@ -68,6 +68,13 @@ then pass --app-id and --admin-token. Serve with a cheap bcrypt cost and a
 per-session send rate above a sender's: imgate serve --password-cost 4
 --send-rate 1000.
 
+With --metrics-url (one endpoint, or one per node), every run also says
+where the server's time went, per phase (connect, send, hold, a storm's
+reconnect wave): its CPU per login, stored message and delivery, with
+Postgres's CPU added when it runs on this machine (--postgres-cpu), its
+deliveries by path (push share), NOTICEs by cause, pulls by source and
+store round trips by operation.
+
 Every run checks that each stored message reaches each device that
 should get it exactly once and in order; a loss, duplicate, reordering,
 refused send or dropped device fails it (exit status 1).
@@ -82,16 +89,18 @@ var errFailed = errors.New("the run failed (see the report)")
 
 // options are the flags of every scenario.
 type options struct {
-	cfg      loadtest.Config
-	json     bool
-	quiet    bool
-	duration time.Duration
-	rate     float64
-	via      string
-	count    int // pairs, members or devices
-	senders  int // group: members that send
-	storm    loadtest.Storm
-	mixed    loadtest.Mixed
+	cfg   loadtest.Config
+	json  bool
+	quiet bool
+	// postgresCPU is --postgres-cpu, the inverse of cfg.NoPostgresCPU.
+	postgresCPU bool
+	duration    time.Duration
+	rate        float64
+	via         string
+	count       int // pairs, members or devices
+	senders     int // group: members that send
+	storm       loadtest.Storm
+	mixed       loadtest.Mixed
 }
 
 // run is the whole program, callable from tests.
@@ -115,6 +124,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if !o.quiet {
 		o.cfg.Progress = stderr
 	}
+	o.cfg.NoPostgresCPU = !o.postgresCPU
 	r, err := loadtest.New(o.cfg)
 	if err != nil {
 		return err
@@ -143,7 +153,8 @@ func commonFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.cfg.Concurrency, "concurrency", 64, "REST calls and logins in flight during setup")
 	fs.IntVar(&o.cfg.SourceAddrs, "source-addrs", 0, "spread connections over 127.0.0.1..127.0.0.N (loopback URLs only); 0: one per 20,000 devices")
 	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "how long to wait after the last send (storm: the last login) for missing deliveries")
-	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint, e.g. http://127.0.0.1:9464/metrics (imgate serve --metrics-listen): report its RSS, goroutines and devices online before the logins and while the devices are held, and the growth per device")
+	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint, e.g. http://127.0.0.1:9464/metrics (imgate serve --metrics-listen), or one per --url node, comma-separated: report its RSS, goroutines and devices online before the logins and while the devices are held, the growth per device, and per phase its CPU per login, message and delivery, deliveries by path, NOTICEs by cause, pulls by source and store round trips")
+	fs.BoolVar(&o.postgresCPU, "postgres-cpu", true, "when processes named postgres run on this machine, add their CPU time (from /proc) to each phase's figures: \"+ N µs in Postgres\"")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bars")
 }

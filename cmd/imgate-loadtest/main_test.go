@@ -65,6 +65,8 @@ func TestRunRefusals(t *testing.T) {
 		{"unknown scenario", []string{"flood"}, `unknown scenario "flood"`},
 		{"no app", []string{"chat"}, "required"},
 		{"bad via", []string{"chat", "--app-id", "a", "--admin-token", "t", "--via", "carrier-pigeon", "--url", "http://127.0.0.1:1"}, "want ws or rest"},
+		{"metrics URLs not one per node", []string{"chat", "--app-id", "a", "--admin-token", "t", "--url", "http://127.0.0.1:1,http://127.0.0.1:2",
+			"--metrics-url", "http://127.0.0.1:3/metrics,http://127.0.0.1:4/metrics,http://127.0.0.1:5/metrics"}, "3 metrics URLs for 2 nodes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,14 +81,17 @@ func TestRunRefusals(t *testing.T) {
 	}
 }
 
-func TestStormAndMixedFlags(t *testing.T) {
+func TestScenarioFlags(t *testing.T) {
 	for _, tt := range []struct {
 		scenario string
 		args     []string
 		check    func(o *options) bool
 	}{
 		{"storm", []string{"--devices", "19000", "--messages", "3", "--wave", "500", "--metrics-url", "http://127.0.0.1:9464/metrics"}, func(o *options) bool {
-			return o.storm.Devices == 19000 && o.storm.Messages == 3 && o.storm.Wave == 500 && o.storm.Senders == 10 && o.cfg.MetricsURL != ""
+			return o.storm.Devices == 19000 && o.storm.Messages == 3 && o.storm.Wave == 500 && o.storm.Senders == 10 && o.cfg.MetricsURL != "" && o.postgresCPU
+		}},
+		{"idle", []string{"--postgres-cpu=false", "--metrics-url", "http://127.0.0.1:9464/metrics,http://127.0.0.1:9465/metrics"}, func(o *options) bool {
+			return !o.postgresCPU && o.cfg.MetricsURL == "http://127.0.0.1:9464/metrics,http://127.0.0.1:9465/metrics"
 		}},
 		{"mixed", []string{"--pairs", "7", "--rest-share", "0.5", "--churn", "0"}, func(o *options) bool {
 			return o.mixed.Pairs == 7 && o.mixed.RESTShare == 0.5 && o.mixed.Churn == 0 && o.mixed.Groups == 3 && o.mixed.Duration == 10*time.Second

@@ -77,7 +77,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	d := &c.delivery
 	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
 	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
-	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 2, "transactions storing messages at once")
+	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 0, "transactions storing messages at once; 0: 1 on the embedded store, 2 on Postgres")
 	fs.durationVar(&d.CheckCacheTTL, "send-check-cache", "IMGATE_SEND_CHECK_CACHE", time.Second, "how long a passed send check (peer exists, not blocked; member, not muted) is trusted; changes on other nodes take effect within it; negative: none")
 	rc := &c.redis
 	fs.StringVar(&rc.url, "redis", e.getenv("IMGATE_REDIS"), "Redis URL (redis://host:6379/0); set it to run several nodes as one (env IMGATE_REDIS)")
@@ -109,6 +109,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 		// Presence entries are "session|sn|node|guid".
 		return fmt.Errorf("--node %q: no '|' or whitespace in a node name", c.redis.node)
 	}
+	if c.delivery.Writers == 0 {
+		// SQLite takes one writing transaction at a time: a second writer
+		// would only wait for the first, with a batch half the size.
+		c.delivery.Writers = 1
+		if sf.postgres != "" {
+			c.delivery.Writers = 2
+		}
+	}
 	// Made before the store opens, so that its connections count their
 	// round trips.
 	reg, m := metrics.NewRegistry()
@@ -123,7 +131,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	if err != nil {
 		return err
 	}
-	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL}, nil)
+	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Metrics: m}, nil)
 	if err != nil {
 		return err
 	}
@@ -159,7 +167,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(), Metrics: m,
+		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{

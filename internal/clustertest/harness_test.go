@@ -26,19 +26,28 @@ import (
 	"github.com/imgate/imgate/internal/pgtest"
 )
 
-// binary builds imgate once for all tests.
-var binary = sync.OnceValues(func() (string, error) {
+// binary builds imgate with the race detector once for all tests;
+// fastBinary without it, for tests whose load the race detector's
+// overhead would turn into minutes (they check behaviour under load, not
+// data races, which the others cover).
+var (
+	binary     = sync.OnceValues(func() (string, error) { return build("-race") })
+	fastBinary = sync.OnceValues(func() (string, error) { return build() })
+)
+
+func build(flags ...string) (string, error) {
 	dir, err := os.MkdirTemp("", "imgate-bin")
 	if err != nil {
 		return "", err
 	}
 	bin := filepath.Join(dir, "imgate")
-	out, err := exec.Command("go", "build", "-race", "-o", bin, "../../cmd/imgate").CombinedOutput()
+	args := append(append([]string{"build"}, flags...), "-o", bin, "../../cmd/imgate")
+	out, err := exec.Command("go", args...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v: %s", err, out)
 	}
 	return bin, nil
-})
+}
 
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -125,7 +134,9 @@ func (s *syncBuffer) String() string {
 // cluster is nodes sharing one Postgres database and one Redis.
 type cluster struct {
 	t      *testing.T
+	bin    string
 	dsn    string
+	store  []string // flags naming the store
 	redis  []string // flags naming the Redis
 	app    string
 	admin  string
@@ -137,41 +148,67 @@ type cluster struct {
 // the Redis flags and any extra serve flags.
 func newCluster(t *testing.T, n int, redisFlags []string, extra ...string) *cluster {
 	t.Helper()
-	bin, err := binary()
+	return newClusterOf(t, binary, n, redisFlags, extra...)
+}
+
+// newClusterOf is newCluster with the binary bin builds.
+func newClusterOf(t *testing.T, bin func() (string, error), n int, redisFlags []string, extra ...string) *cluster {
+	t.Helper()
+	path, err := bin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, dsn: pgtest.DSN(t), redis: redisFlags, extras: extra}
-	out, err := exec.Command(bin, "app", "create", "--id", "clusterapp", "--name", "cluster", "--postgres", c.dsn).Output()
-	if err != nil {
-		t.Fatalf("app create: %v", err)
-	}
-	var creds struct {
-		AppID       string `json:"app_id"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.Unmarshal(out, &creds); err != nil {
-		t.Fatalf("app create printed %s", out)
-	}
-	c.app, c.admin = creds.AppID, creds.AccessToken
+	dsn := pgtest.DSN(t)
+	c := &cluster{t: t, bin: path, dsn: dsn, store: []string{"--postgres", dsn}, redis: redisFlags, extras: extra}
+	c.createApp()
 	for i := range n {
 		c.start(fmt.Sprintf("n%d", i))
 	}
 	return c
 }
 
+// newEmbedded starts one node on a fresh embedded store, with the extra
+// serve flags.
+func newEmbedded(t *testing.T, bin func() (string, error), extra ...string) *cluster {
+	t.Helper()
+	path, err := bin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, bin: path, store: []string{"--data-dir", t.TempDir()}, extras: extra}
+	c.createApp()
+	c.start("n0")
+	return c
+}
+
+// createApp creates the app the tests use on the cluster's store.
+func (c *cluster) createApp() {
+	c.t.Helper()
+	out, err := exec.Command(c.bin, append([]string{"app", "create", "--id", "clusterapp", "--name", "cluster"}, c.store...)...).Output()
+	if err != nil {
+		c.t.Fatalf("app create: %v", err)
+	}
+	var creds struct {
+		AppID       string `json:"app_id"`
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(out, &creds); err != nil {
+		c.t.Fatalf("app create printed %s", out)
+	}
+	c.app, c.admin = creds.AppID, creds.AccessToken
+}
+
 // start starts a node and waits until it answers.
 func (c *cluster) start(name string) *node {
 	c.t.Helper()
-	bin, _ := binary()
 	port, mport := freePort(c.t), freePort(c.t)
-	args := append([]string{"serve", "--postgres", c.dsn, "--listen", "127.0.0.1:" + strconv.Itoa(port),
+	args := append([]string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port),
 		"--metrics-listen", "127.0.0.1:" + strconv.Itoa(mport),
 		"--node", name, "--password-cost", "4", "--log-level", "debug", "--send-rate", "100000", "--shutdown-timeout", "3s"}, c.redis...)
-	args = append(args, c.extras...)
+	args = append(append(args, c.store...), c.extras...)
 	n := &node{t: c.t, name: name, args: args, http: "http://127.0.0.1:" + strconv.Itoa(port),
 		metrics: "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics", logs: &syncBuffer{}}
-	n.cmd = exec.Command(bin, args...)
+	n.cmd = exec.Command(c.bin, args...)
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	if err := n.cmd.Start(); err != nil {
 		c.t.Fatal(err)
