@@ -308,7 +308,7 @@ func (c *Core) store1(batch []*request, events chan<- []*Event) {
 	// A background context: a request that was queued is stored even if
 	// its sender gave up, so that what a client was told failed (or not
 	// told at all) and then resends is deduped rather than lost.
-	ctx := context.Background()
+	ctx := metrics.WithStoreOp(context.Background(), metrics.OpSend)
 	m := c.cfg.Metrics
 	began := time.Now()
 	out, dup, err := c.store.AppendMessages(ctx, all)

@@ -84,7 +84,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.boolVar(&rc.cluster, "redis-cluster", "IMGATE_REDIS_CLUSTER", "--redis names a Redis Cluster (redis://host1:port?addr=host2:port&addr=…); the bus uses sharded pub/sub")
 	fs.StringVar(&rc.prefix, "redis-prefix", e.str("IMGATE_REDIS_PREFIX", "imgate"), "prefix of imgate's Redis keys and channels (env IMGATE_REDIS_PREFIX)")
 	fs.StringVar(&rc.node, "node", e.getenv("IMGATE_NODE"), "this node's name on the bus; empty: random (env IMGATE_NODE)")
-	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online")
+	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online, and a node remembers a device that left for its reconnect")
 	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
 	var frame, queue int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
@@ -96,6 +96,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--pprof needs --metrics-listen: profiles are served beside /metrics")
 	}
 	g.MaxFrameBytes, g.QueueBytes, g.SendRate = int64(frame), queue, float64(rateLimit)
+	// A device that reconnects within the presence TTL reads the store
+	// once: the node kept its device and groups (also on one node).
+	g.ReconnectTTL = rc.presenceTTL
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
@@ -114,17 +117,20 @@ func (e env) serve(ctx context.Context, args []string) error {
 			c.delivery.Writers = 2
 		}
 	}
+	// Made before the store opens, so that its connections count their
+	// round trips.
+	reg, m := metrics.NewRegistry()
+	sf.roundTrips = m
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
-		return serveStore(ctx, c, store, logger)
+		return serveStore(ctx, c, store, reg, m, logger)
 	})
 }
 
-func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *slog.Logger) error {
+func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *prometheus.Registry, m *metrics.Metrics, logger *slog.Logger) error {
 	secret, err := auth.LoadSecret(ctx, store, c.secret)
 	if err != nil {
 		return err
 	}
-	reg, m := metrics.NewRegistry()
 	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Metrics: m}, nil)
 	if err != nil {
 		return err
