@@ -84,7 +84,7 @@ type Core struct {
 	closeOnce  sync.Once
 	wg         sync.WaitGroup // the writers
 	pubWG      sync.WaitGroup // the publishers
-	finished   chan struct{} // closed once the writers are gone
+	finished   chan struct{}  // closed once the writers are gone
 	finishOnce sync.Once
 }
 
