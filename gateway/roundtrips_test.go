@@ -40,7 +40,7 @@ var countingStores = map[string]func(t *testing.T, m *metrics.Metrics) imgate.St
 // counter the store reports to: a first login on a node, with the token
 // verified before (cached) or not, and a reconnect to the node the
 // device left. It logs them, those of the first UNREAD after each
-// login, and those of a 1:1 send.
+// login, and those of a 1:1 send, and checks each against its bound.
 func TestLoginRoundTrips(t *testing.T) {
 	for name, open := range countingStores {
 		t.Run(name, func(t *testing.T) {
@@ -135,7 +135,8 @@ func roundTripUnread(t *testing.T, c *client.Conn, read func() float64) float64 
 }
 
 // logSendTrips logs the round trips (of every operation) per 1:1
-// message sent over WebSocket to a recipient who is online.
+// message sent over WebSocket to a recipient who is online, and checks
+// them against their bound.
 func logSendTrips(t *testing.T, s *server, reg *prometheus.Registry, from uint64, tok string, to uint64) {
 	t.Helper()
 	byOp := func() map[string]float64 {
@@ -162,4 +163,13 @@ func logSendTrips(t *testing.T, s *server, reg *prometheus.Registry, from uint64
 		}
 	}
 	t.Logf("store round trips per 1:1 send over WebSocket: %.1f %v (%v sends one after another)", total, each, sends)
+	// A send alone in its batch is one write transaction: BEGIN, the
+	// conversation's bump, the dedupe lookup, the ids, the insert, the
+	// sender's read position, COMMIT. Its checks are cached (the first
+	// send of the pair read them), and nothing else reads the store.
+	// Concurrent sends share the transaction (delivery's
+	// TestConcurrentSendsShareTransactions).
+	if each[metrics.OpSend] > 7 || total > 7.5 {
+		t.Errorf("a 1:1 send costs %.1f store round trips (%v), want at most 7 in its transaction and 7.5 in all", total, each)
+	}
 }
