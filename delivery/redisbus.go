@@ -105,6 +105,9 @@ type RedisBus struct {
 	// channel, or sharded one per shard subscription connection.
 	probes  sync.Map
 	lastErr atomic.Value // error string of the last publish failure, "" when fine
+	// onInval applies invalidations from other nodes (see
+	// OnInvalidation); nil until the core sets it.
+	onInval atomic.Pointer[func(Invalidation)]
 
 	published, publishErrors, received, dropped, resubscribed atomic.Int64
 
@@ -158,6 +161,7 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 	// The probe channel; sharded, it only keeps a subscription (and so
 	// its shard's probe) up while the node has no sessions.
 	b.Subscribe(Topic{App: "", ID: -1})
+	b.subscribeChannel(b.invalChannel())
 	return b, nil
 }
 
@@ -205,6 +209,10 @@ func (b *RedisBus) channel(t Topic) string {
 	return b.cfg.Prefix + ":u:" + t.App + ":" + strconv.FormatInt(t.ID, 10)
 }
 
+// invalChannel is the channel of invalidations, which every node
+// subscribes to.
+func (b *RedisBus) invalChannel() string { return b.cfg.Prefix + ":inval" }
+
 // channels are the channels an event is published to.
 func (b *RedisBus) channels(e *Event) []string {
 	users, group := e.Recipients()
@@ -235,6 +243,42 @@ func (b *RedisBus) Publish(_ context.Context, e *Event) error {
 	default:
 		b.dropped.Add(1)
 		return errors.New("delivery: bus publish queue full; event dropped for other nodes")
+	}
+}
+
+// OnInvalidation sets the function that applies invalidations from other
+// nodes, and one of All after each resync.
+func (b *RedisBus) OnInvalidation(fn func(Invalidation)) { b.onInval.Store(&fn) }
+
+// PublishInvalidation queues inv for the other nodes, on the one channel
+// they all subscribe to. Like Publish it never blocks: when the queue is
+// full inv is dropped and counted.
+func (b *RedisBus) PublishInvalidation(_ context.Context, inv Invalidation) error {
+	payload, err := encodeInvalidation(b.cfg.Node, inv)
+	if err != nil {
+		return err
+	}
+	select {
+	case b.pub <- pubItem{channels: []string{b.invalChannel()}, payload: payload}:
+		return nil
+	default:
+		b.dropped.Add(1)
+		return errors.New("delivery: bus publish queue full; invalidation dropped for other nodes")
+	}
+}
+
+// invalidated applies an invalidation received on the invalidation
+// channel. It runs in the read loop rather than a worker, so that it is
+// never dropped behind a queue of events: invalidations are few and
+// cheap to apply.
+func (b *RedisBus) invalidated(payload string) {
+	inv, node, err := decodeInvalidation([]byte(payload))
+	if err != nil {
+		b.log.Warn("bad invalidation on the bus", "err", err)
+		return
+	}
+	if fn := b.onInval.Load(); fn != nil && node != b.cfg.Node {
+		(*fn)(inv)
 	}
 }
 
@@ -328,8 +372,9 @@ func (b *RedisBus) flush(ctx context.Context, batch []pubItem) {
 // Subscribe adds the node's interest in a topic; the first interest
 // subscribes its channel. It never waits on Redis: subscriptions are made
 // in order by the bus's own goroutine.
-func (b *RedisBus) Subscribe(t Topic) {
-	ch := b.channel(t)
+func (b *RedisBus) Subscribe(t Topic) { b.subscribeChannel(b.channel(t)) }
+
+func (b *RedisBus) subscribeChannel(ch string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -571,8 +616,13 @@ func (b *RedisBus) remake() {
 	})
 }
 
+// resync tells the caches and the router that events and invalidations
+// may have been lost.
 func (b *RedisBus) resync() {
 	b.resubscribed.Add(1)
+	if fn := b.onInval.Load(); fn != nil {
+		(*fn)(Invalidation{All: true})
+	}
 	if b.router != nil {
 		b.router.Resync()
 	}
@@ -615,6 +665,10 @@ func (b *RedisBus) dispatch(m *redis.Message) {
 		return
 	}
 	b.received.Add(1)
+	if m.Channel == b.invalChannel() {
+		b.invalidated(m.Payload)
+		return
+	}
 	h := fnv.New32a()
 	h.Write([]byte(m.Channel))
 	select {

@@ -105,7 +105,8 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	cacheLookups *prometheus.CounterVec
 
-	delivery deliveryCounters
+	delivery      deliveryCounters
+	invalidations invalidationCounters
 
 	reg prometheus.Registerer
 }
@@ -192,6 +193,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}, []string{"version", "revision", "goversion"})
 	buildInfo.WithLabelValues(build()).Set(1)
 	m.delivery = newDeliveryCounters(m)
+	m.invalidations = newInvalidationCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo)
 	return m
