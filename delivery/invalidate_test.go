@@ -4,9 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/imgate/imgate"
 )
@@ -105,4 +109,107 @@ func TestResyncClearsChecks(t *testing.T) {
 	if n := nodes[1].checks.size(); n != 0 {
 		t.Errorf("%d passes cached after a resync, want 0", n)
 	}
+}
+
+// cutProxy forwards TCP connections to an address until cut; cut, it
+// closes what it forwards and every connection it accepts, as a network
+// partition between one node and Redis would.
+type cutProxy struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newCutProxy(t *testing.T, target string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, target: target}
+	t.Cleanup(func() {
+		ln.Close()
+		p.setCut(true)
+	})
+	go p.accept()
+	return p
+}
+
+func (p *cutProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *cutProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		p.mu.Lock()
+		if err != nil || p.cut {
+			p.mu.Unlock()
+			c.Close()
+			if up != nil {
+				up.Close()
+			}
+			continue
+		}
+		p.conns = append(p.conns, c, up)
+		p.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); up.Close() }()
+		go func() { _, _ = io.Copy(c, up); c.Close() }()
+	}
+}
+
+// setCut cuts (closing every forwarded connection) or restores the path.
+func (p *cutProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// TestInvalidationRetried checks that an invalidation a node could not
+// publish (Redis unreachable from it alone, so no other node resyncs)
+// reaches the other nodes once Redis is reachable again.
+func TestInvalidationRetried(t *testing.T) {
+	client, prefix := testRedis(t)
+	proxy := newCutProxy(t, "127.0.0.1:6379")
+	cut := redis.NewClient(&redis.Options{Addr: proxy.addr(), MaxRetries: -1, ContextTimeoutEnabled: true})
+	t.Cleanup(func() { cut.Close() })
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var got sync.Map // app → true
+	recv, err := NewRedisBus(RedisConfig{Prefix: prefix, Node: "recv", ProbeInterval: time.Hour}, client, nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	recv.OnInvalidation(func(inv Invalidation) { got.Store(inv.App, true) })
+	pub, err := NewRedisBus(RedisConfig{Prefix: prefix, Node: "pub", ProbeInterval: time.Hour}, cut, nil, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pub.Close()
+	ctx := context.Background()
+	arrived := func(app string) bool { _, ok := got.Load(app); return ok }
+	waitFor(t, 5*time.Second, "an invalidation crosses", func() bool {
+		_ = pub.PublishInvalidation(ctx, Invalidation{App: "before", Users: []int64{1}})
+		time.Sleep(20 * time.Millisecond)
+		return arrived("before")
+	})
+
+	proxy.setCut(true)
+	_ = pub.PublishInvalidation(ctx, Invalidation{App: "during", Users: []int64{1}})
+	waitFor(t, 5*time.Second, "the publish fails", func() bool { return pub.Stats().PublishErrors > 0 })
+	if arrived("during") {
+		t.Fatal("an invalidation crossed a cut path")
+	}
+	proxy.setCut(false)
+	waitFor(t, 5*time.Second, "the invalidation arrives once the path is back", func() bool { return arrived("during") })
 }

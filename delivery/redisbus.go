@@ -108,6 +108,7 @@ type RedisBus struct {
 	// onInval applies invalidations from other nodes (see
 	// OnInvalidation); nil until the core sets it.
 	onInval atomic.Pointer[func(Invalidation)]
+	inval   invalOutbox
 
 	published, publishErrors, received, dropped, resubscribed atomic.Int64
 
@@ -145,7 +146,12 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 			b.work(ch)
 		}()
 	}
-	b.wg.Add(3)
+	b.inval.wake = make(chan struct{}, 1)
+	b.wg.Add(4)
+	go func() {
+		defer b.wg.Done()
+		b.invalLoop()
+	}()
 	go func() {
 		defer b.wg.Done()
 		b.publishLoop()
@@ -209,10 +215,6 @@ func (b *RedisBus) channel(t Topic) string {
 	return b.cfg.Prefix + ":u:" + t.App + ":" + strconv.FormatInt(t.ID, 10)
 }
 
-// invalChannel is the channel of invalidations, which every node
-// subscribes to.
-func (b *RedisBus) invalChannel() string { return b.cfg.Prefix + ":inval" }
-
 // channels are the channels an event is published to.
 func (b *RedisBus) channels(e *Event) []string {
 	users, group := e.Recipients()
@@ -246,42 +248,6 @@ func (b *RedisBus) Publish(_ context.Context, e *Event) error {
 	}
 }
 
-// OnInvalidation sets the function that applies invalidations from other
-// nodes, and one of All after each resync.
-func (b *RedisBus) OnInvalidation(fn func(Invalidation)) { b.onInval.Store(&fn) }
-
-// PublishInvalidation queues inv for the other nodes, on the one channel
-// they all subscribe to. Like Publish it never blocks: when the queue is
-// full inv is dropped and counted.
-func (b *RedisBus) PublishInvalidation(_ context.Context, inv Invalidation) error {
-	payload, err := encodeInvalidation(b.cfg.Node, inv)
-	if err != nil {
-		return err
-	}
-	select {
-	case b.pub <- pubItem{channels: []string{b.invalChannel()}, payload: payload}:
-		return nil
-	default:
-		b.dropped.Add(1)
-		return errors.New("delivery: bus publish queue full; invalidation dropped for other nodes")
-	}
-}
-
-// invalidated applies an invalidation received on the invalidation
-// channel. It runs in the read loop rather than a worker, so that it is
-// never dropped behind a queue of events: invalidations are few and
-// cheap to apply.
-func (b *RedisBus) invalidated(payload string) {
-	inv, node, err := decodeInvalidation([]byte(payload))
-	if err != nil {
-		b.log.Warn("bad invalidation on the bus", "err", err)
-		return
-	}
-	if fn := b.onInval.Load(); fn != nil && node != b.cfg.Node {
-		(*fn)(inv)
-	}
-}
-
 // publishLoop publishes queued events, as many as are waiting in one
 // pipeline, until Close; then what is still queued (see drainQueue).
 func (b *RedisBus) publishLoop() {
@@ -300,7 +266,7 @@ func (b *RedisBus) publishLoop() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		b.flush(ctx, b.fill(first))
+		_ = b.flush(ctx, b.fill(first)) // counted and logged; devices sync
 		cancel()
 	}
 }
@@ -324,7 +290,7 @@ func (b *RedisBus) drainQueue() {
 				b.dropped.Add(int64(len(batch)))
 				continue
 			}
-			b.flush(ctx, batch)
+			_ = b.flush(ctx, batch)
 		default:
 			return
 		}
@@ -345,7 +311,9 @@ func (b *RedisBus) fill(first pubItem) []pubItem {
 	return batch
 }
 
-func (b *RedisBus) flush(ctx context.Context, batch []pubItem) {
+// flush publishes a batch in one pipeline; a failure is counted, logged
+// once until publishing works again, and returned.
+func (b *RedisBus) flush(ctx context.Context, batch []pubItem) error {
 	pipe := b.client.Pipeline()
 	n := 0
 	for _, it := range batch {
@@ -363,10 +331,11 @@ func (b *RedisBus) flush(ctx context.Context, batch []pubItem) {
 		if b.lastErr.Swap(err.Error()) == "" {
 			b.log.Warn("bus publish failed; devices on other nodes will sync", "err", err)
 		}
-		return
+		return fmt.Errorf("delivery: publish %d messages: %w", n, err)
 	}
 	b.published.Add(int64(n))
 	b.lastErr.Store("")
+	return nil
 }
 
 // Subscribe adds the node's interest in a topic; the first interest
