@@ -97,6 +97,30 @@ type Store interface {
 	UpdateDevice(ctx context.Context, appID string, userID int64, sn uint32, fn func(*Device) error) (Device, error)
 	// DeleteDevice deletes the device: ErrDeviceNotFound.
 	DeleteDevice(ctx context.Context, appID string, userID int64, sn uint32) error
+
+	// LoginState reads what a WebSocket login of the user's device sn
+	// needs, in one statement and so one snapshot: CodeUserNotFound.
+	// Without convs it leaves Convs empty, for a read that only picks the
+	// device and the groups (a first login's, before its session is
+	// registered), at a fraction of the cost.
+	LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (LoginState, error)
+}
+
+// LoginState is what a login reads of a user and one of its devices.
+type LoginState struct {
+	// Status and PasswordHash are the user's.
+	Status       UserStatus
+	PasswordHash string
+	// Device is the device with the SN asked for; its SN is 0 when the
+	// user has no such device.
+	Device Device
+	// Groups are the ids of the groups the user is a member of, by id.
+	Groups []int64
+	// Convs are the user's conversations, as Conversations lists them.
+	Convs []ConvState
+	// LastNotice is the Seq of the user's latest notice, 0 when none:
+	// notices are pending for the device when it is above Device.NoticeSeq.
+	LastNotice int64
 }
 
 // ErrDeviceNotFound answers a device serial number the user does not have.

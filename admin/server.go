@@ -138,6 +138,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...string) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
+		r = r.WithContext(metrics.WithStoreOp(r.Context(), metrics.OpREST))
 		c, err := s.authorize(r, acc)
 		var v any
 		if err == nil {

@@ -85,10 +85,12 @@ type Core struct {
 	invalMu    sync.RWMutex
 	invalFns   []func(Invalidation) // see OnInvalidation
 	queues     []chan *request      // one per writer; a conversation always goes to the same one
+	published  []chan []*Event      // one per writer: its commits' events, in commit order
 	stop       chan struct{}
 	closeOnce  sync.Once
-	wg         sync.WaitGroup
-	finished   chan struct{} // closed once the writers are gone
+	wg         sync.WaitGroup // the writers
+	pubWG      sync.WaitGroup // the publishers
+	finished   chan struct{}  // closed once the writers are gone
 	finishOnce sync.Once
 }
 
@@ -114,13 +116,20 @@ func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 		inv.OnInvalidation(c.received)
 	}
 	c.queues = make([]chan *request, c.cfg.Writers)
+	c.published = make([]chan []*Event, c.cfg.Writers)
 	for i := range c.queues {
 		q := make(chan *request, max(c.cfg.QueueLen/c.cfg.Writers, 1))
-		c.queues[i] = q
+		events := make(chan []*Event, publishQueue)
+		c.queues[i], c.published[i] = q, events
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
-			c.write(q)
+			c.write(q, events)
+		}()
+		c.pubWG.Add(1)
+		go func() {
+			defer c.pubWG.Done()
+			c.publishAll(events)
 		}()
 	}
 	return c
@@ -138,12 +147,38 @@ func (c *Core) newCheckCache() *checkCache {
 	return newCheckCache(ttl, degraded, c.cfg.Metrics.Cache("send_check"))
 }
 
+// publishQueue bounds the committed batches whose events wait for their
+// writer's publisher; a writer that gets that far ahead waits, so that a
+// slow fan-out slows the sends of its writer's conversations instead of
+// piling up events.
+const publishQueue = 64
+
+// publishAll publishes a writer's events in the order committed, until
+// the writer is gone and its channel closed. Publishing apart from the
+// writer lets it store the next batch while the hub fans the last one
+// out (a 10,000-member group's message takes milliseconds), and one
+// publisher per writer keeps each conversation's events in seq order.
+func (c *Core) publishAll(events chan []*Event) {
+	ctx := context.Background()
+	for evs := range events {
+		for _, e := range evs {
+			c.publish(ctx, e)
+		}
+	}
+}
+
 // Close stores what is queued and stops the writers. Sends after Close
 // fail.
 func (c *Core) Close() {
 	c.closeOnce.Do(func() { close(c.stop) })
 	c.wg.Wait()
-	c.finishOnce.Do(func() { close(c.finished) })
+	c.finishOnce.Do(func() {
+		close(c.finished)
+		for _, events := range c.published {
+			close(events)
+		}
+	})
+	c.pubWG.Wait()
 }
 
 // Store is the store the core writes to.
@@ -247,7 +282,7 @@ func (c *Core) enqueueTo(ctx context.Context, w int, msgs []imgate.Message, acce
 
 // write takes requests off its queue, as many as fit in a batch, and
 // stores each batch in one transaction, until Close.
-func (c *Core) write(queue chan *request) {
+func (c *Core) write(queue chan *request, events chan<- []*Event) {
 	for {
 		var first *request
 		select {
@@ -257,7 +292,7 @@ func (c *Core) write(queue chan *request) {
 			for {
 				select {
 				case r := <-queue:
-					c.store1([]*request{r})
+					c.store1([]*request{r}, events)
 				default:
 					return
 				}
@@ -274,14 +309,15 @@ func (c *Core) write(queue chan *request) {
 				break fill
 			}
 		}
-		c.store1(batch)
+		c.store1(batch, events)
 	}
 }
 
-// store1 stores a batch of requests in one transaction and publishes what
-// was new. If the batch fails, each request is retried alone, so that one
-// bad request (a group deleted meanwhile) does not fail the others.
-func (c *Core) store1(batch []*request) {
+// store1 stores a batch of requests in one transaction and hands what
+// was new to the writer's publisher (events). If the batch fails, each
+// request is retried alone, so that one bad request (a group deleted
+// meanwhile) does not fail the others.
+func (c *Core) store1(batch []*request, events chan<- []*Event) {
 	var all []imgate.Message
 	var accepted []int64
 	for _, r := range batch {
@@ -293,7 +329,7 @@ func (c *Core) store1(batch []*request) {
 	// A background context: a request that was queued is stored even if
 	// its sender gave up, so that what a client was told failed (or not
 	// told at all) and then resends is deduped rather than lost.
-	ctx := context.Background()
+	ctx := metrics.WithStoreOp(context.Background(), metrics.OpSend)
 	m := c.cfg.Metrics
 	began := time.Now()
 	out, dup, err := c.store.AppendMessages(ctx, all)
@@ -304,7 +340,7 @@ func (c *Core) store1(batch []*request) {
 	}
 	if err != nil && len(batch) > 1 {
 		for _, r := range batch {
-			c.store1([]*request{r})
+			c.store1([]*request{r}, events)
 		}
 		return
 	}
@@ -312,7 +348,9 @@ func (c *Core) store1(batch []*request) {
 		batch[0].done <- result{err: fmt.Errorf("delivery: store messages: %w", err)}
 		return
 	}
-	c.publishStored(ctx, out, dup, accepted)
+	if evs := c.eventsOf(out, dup, accepted); len(evs) > 0 {
+		events <- evs
+	}
 	i := 0
 	for _, r := range batch {
 		n := len(r.msgs)
@@ -321,9 +359,9 @@ func (c *Core) store1(batch []*request) {
 	}
 }
 
-// publishStored publishes the new messages of a committed batch, one event
-// per run of messages of one conversation.
-func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bool, accepted []int64) {
+// eventsOf makes the events of the new messages of a committed batch, one
+// per run of messages of one conversation, in the batch's order.
+func (c *Core) eventsOf(out []imgate.Message, dup []bool, accepted []int64) []*Event {
 	type key struct {
 		kind imgate.ConvKind
 		a, b int64
@@ -361,9 +399,7 @@ func (c *Core) publishStored(ctx context.Context, out []imgate.Message, dup []bo
 		e.LastSeq, e.LastID = m.Seq, m.ID
 		e.Metas = append(e.Metas, MetaOf(m))
 	}
-	for _, e := range order {
-		c.publish(ctx, e)
-	}
+	return order
 }
 
 // KindOf is the metrics kind of a conversation's messages.

@@ -141,6 +141,10 @@ func TestConcurrentSendsShareTransactions(t *testing.T) {
 		t.Errorf("%d sends took %d transactions; queued sends should share them (at most 4 here)", n, calls)
 	}
 	// Every message was published once, in events whose Seqs have no gap.
+	// Publishing follows the answers: wait for it.
+	c.Close()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	seen := map[string]bool{}
 	for _, e := range rec.events {
 		if e.Kind != Stored || e.LastSeq-e.FirstSeq+1 != int64(len(e.Metas)) {

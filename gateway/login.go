@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/metrics"
 )
 
 // loginError is a refused PROVISION: the status the client gets.
@@ -46,13 +48,14 @@ func (s *session) login(ctx context.Context, appID string, received func()) bool
 	// queued for the store's connections behind the live ones.
 	ctx, cancel := context.WithTimeout(s.ctx, loginWork)
 	defer cancel()
+	ctx = metrics.WithStoreOp(ctx, metrics.OpLogin)
 	release, err := s.srv.admit(ctx)
 	if err != nil {
 		s.deny(err)
 		return false
 	}
-	// Held through setup (run releases it), which loads the cursors and
-	// notices: the rest of a login's store work.
+	// Held through setup (run releases it), which fetches the notices
+	// the device missed: the rest of a login's store work.
 	s.release = release
 	p, isProvision := msg.(*xsync.Provision)
 	if !isProvision {
@@ -63,10 +66,8 @@ func (s *session) login(ctx context.Context, appID string, received func()) bool
 		s.deny(err)
 		return false
 	}
-	// Before the answer, so that what is sent to the user's groups once
-	// the device is logged in reaches it.
-	s.routeGroups(ctx)
 	s.since = s.srv.now()
+	s.srv.cfg.Metrics.LoggedIn()
 	s.send(xsync.Frame_PROVISION, &xsync.Provision{Status: ok(), Xid: &xsync.XID{Uid: uint64(s.user), DeviceSN: s.sn}})
 	return true
 }
@@ -92,37 +93,111 @@ func (s *session) deny(err error) {
 	s.stop(closeLoginFailed)
 }
 
-// authenticate checks the credentials of a PROVISION, records the device
-// and registers the session in the hub.
-func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID string) (refusedErr error) {
-	u, tokenID, err := s.credentials(ctx, p, appID)
+// identity is who a PROVISION says it is, its token checked.
+type identity struct {
+	app, tokenID string
+	user         int64
+	password     string // of a password login: checked against the user read
+}
+
+// authenticate checks the credentials of a PROVISION, records the
+// device, registers the session in the hub and routes the user's groups
+// to it, and reads the state setup starts from. A device whose session
+// on this node ended lately starts from what the node remembers of it
+// and reads the store once; any other, twice (the device and groups
+// first, then, once they are routed, the state to start from).
+func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID string) error {
+	id, err := s.credentials(ctx, p, appID)
 	if err != nil {
 		return err
 	}
+	sn := p.GetXid().GetDeviceSN()
+	// Not for password logins: the hub would replace the device's
+	// session before the password is checked.
+	if sn != 0 && id.password == "" {
+		rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now())
+		if ok {
+			if err := s.enter(ctx, p, id, rc.device, rc.groups, true); !errors.Is(err, errStale) {
+				s.srv.reconnects.lookups.Hits.Inc()
+				return err
+			}
+		}
+		// None remembered, or the store disagreed: read twice.
+		s.srv.reconnects.lookups.Misses.Inc()
+	}
+	st, err := s.readState(ctx, id, sn, false)
+	if err != nil {
+		return err
+	}
+	id.password = "" // checked
+	return s.enter(ctx, p, id, st.Device, st.Groups, false)
+}
+
+// errStale is a reconnect whose remembered device the store no longer
+// has as it was: the login starts again from the store.
+var errStale = errors.New("gateway: remembered device is stale")
+
+// enter records the device (known is the store's record of it, or of none
+// with SN 0), registers the session in the hub, routes groups to it and
+// reads the state setup starts from. With remembered, known and groups
+// are what the node remembers; errStale if the store disagrees.
+func (s *session) enter(ctx context.Context, p *xsync.Provision, id identity, known imgate.Device, groups []int64, remembered bool) (refusedErr error) {
 	loginAt := s.srv.now()
 	d, err := s.registerDevice(ctx, imgate.Device{
-		AppID: u.AppID, UserID: u.ID, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
+		AppID: id.app, UserID: id.user, SN: p.GetXid().GetDeviceSN(), GUID: p.DeviceGuid,
 		Platform: imgate.Platform(p.OsType), UserAgent: userAgent(p), LastLoginAt: loginAt,
-	})
+	}, known)
 	if imgate.ErrorCode(err) == imgate.CodeInvalidParameter {
 		return refused(xsync.Status_INVALID_PARAMETER, imgate.ErrorMessage(err))
 	} else if err != nil {
-		return fmt.Errorf("gateway: register device of user %d: %w", u.ID, err)
+		return fmt.Errorf("gateway: register device of user %d: %w", id.user, err)
 	}
-	s.app, s.user, s.sn, s.guid, s.tokenID = u.AppID, u.ID, d.SN, d.GUID, tokenID
+	s.app, s.user, s.sn, s.guid, s.tokenID = id.app, id.user, d.SN, d.GUID, id.tokenID
+	s.device = d
 	s.noticeSent, s.noticeSaved = d.NoticeSeq, d.NoticeSeq
-	tooMany := refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
 	if d.CreatedAt.UnixMilli() == loginAt.UnixMilli() {
 		// A device this login created is forgotten if the login is
 		// refused: the device list shows devices that logged in.
 		defer func() {
 			if refusedErr != nil {
-				if err := s.srv.store.DeleteDevice(context.WithoutCancel(ctx), u.AppID, u.ID, d.SN); err != nil {
-					s.srv.log.Warn("forget refused device", "user", u.ID, "err", err)
+				if err := s.srv.store.DeleteDevice(context.WithoutCancel(ctx), id.app, id.user, d.SN); err != nil {
+					s.srv.log.Warn("forget refused device", "user", id.user, "err", err)
 				}
 			}
 		}()
 	}
+	if err := s.register(ctx); err != nil {
+		return err
+	}
+	// Before the answer, so that what is sent to the user's groups once
+	// the device is logged in reaches it; before the read of the state,
+	// so that what is sent after that read reaches the session.
+	s.routeGroups(groups)
+	st, err := s.readState(ctx, id, d.SN, true)
+	if err == nil && remembered && !sameDevice(st.Device, d) {
+		err = errStale
+	}
+	if err != nil {
+		s.unregister(ctx)
+		return err
+	}
+	s.state = &st
+	return nil
+}
+
+// sameDevice tells whether the store's record of a device is the one a
+// login went by, but for the notice cursor (setup takes the store's).
+func sameDevice(stored, found imgate.Device) bool {
+	times := stored.CreatedAt.Equal(found.CreatedAt) && stored.LastLoginAt.Equal(found.LastLoginAt)
+	stored.CreatedAt, stored.LastLoginAt, stored.NoticeSeq = found.CreatedAt, found.LastLoginAt, found.NoticeSeq
+	return times && stored == found
+}
+
+// register registers the session in the hub and, on several nodes, in
+// the shared presence, replacing the device's other sessions, unless the
+// user has too many devices online.
+func (s *session) register(ctx context.Context) error {
+	tooMany := refused(xsync.Status_TOO_MANY_DEVICES, fmt.Sprintf("at most %d devices may be logged in at once", s.srv.cfg.MaxDevices))
 	hub := s.srv.hub
 	if hub.presence != nil {
 		// Across nodes: the device limit, and the same device logged in
@@ -153,69 +228,75 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	return nil
 }
 
-// registerDevice records a login of the device. A device that logged in
-// within recentLogin and comes back unchanged (same serial number, guid,
-// platform and user agent), as in a reconnect, is read, not written.
-func (s *session) registerDevice(ctx context.Context, d imgate.Device) (imgate.Device, error) {
-	if d.SN != 0 {
-		cur, err := s.srv.store.Device(ctx, d.AppID, d.UserID, d.SN)
-		if err == nil && (d.GUID == "" || d.GUID == cur.GUID) && d.Platform == cur.Platform &&
-			d.UserAgent == cur.UserAgent && d.LastLoginAt.Sub(cur.LastLoginAt) < recentLogin {
-			return cur, nil
-		}
+// unregister undoes register and routeGroups, for a login refused after
+// them.
+func (s *session) unregister(ctx context.Context) {
+	s.srv.hub.logout(s)
+	s.srv.hub.forget(ctx, s)
+	s.mu.Lock()
+	groups := s.groups
+	s.groups = map[int64]bool{}
+	s.mu.Unlock()
+	for g := range groups {
+		s.srv.hub.unsubscribe(s, g)
+	}
+}
+
+// registerDevice records a login of the device, known being the store's
+// record of it (SN 0: none). A device that logged in within recentLogin
+// and comes back unchanged (same serial number, guid, platform and user
+// agent), as in a reconnect, is not written.
+func (s *session) registerDevice(ctx context.Context, d, known imgate.Device) (imgate.Device, error) {
+	if d.SN != 0 && known.SN == d.SN && (d.GUID == "" || d.GUID == known.GUID) && d.Platform == known.Platform &&
+		d.UserAgent == known.UserAgent && d.LastLoginAt.Sub(known.LastLoginAt) < recentLogin {
+		return known, nil
 	}
 	return s.srv.store.RegisterDevice(ctx, d)
 }
 
-// credentials checks a token, or else a password with xid.uid, and
-// returns the user and the token's id ("" for a password login).
-func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID string) (imgate.User, string, error) {
+// credentials checks a token, or else takes a password with xid.uid
+// (checked by readState), and returns who the PROVISION is of.
+func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID string) (identity, error) {
 	uid := int64(p.GetXid().GetUid())
 	if p.Token != "" {
-		tok, u, fresh, err := s.srv.tokens.VerifyUser(ctx, p.Token)
+		// The token's user, which a login needs as the store has it now,
+		// comes with the login's state (readState).
+		tok, err := s.srv.tokens.Verify(ctx, p.Token)
 		switch {
 		case imgate.ErrorCode(err) == imgate.CodeForbidden:
-			return imgate.User{}, "", refused(xsync.Status_USER_FROZEN, "user is disabled")
+			return identity{}, refused(xsync.Status_USER_FROZEN, "user is disabled")
 		case err != nil:
-			return imgate.User{}, "", refused(xsync.Status_INVALID_TOKEN, "invalid token")
+			return identity{}, refused(xsync.Status_INVALID_TOKEN, "invalid token")
 		case tok.Kind != imgate.TokenUser || (uid != 0 && uid != tok.UserID):
-			return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
+			return identity{}, refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
 		}
-		if fresh {
-			// Verifying read the user just now, and refuses a disabled
-			// or deleted one, as loadUser does.
-			return u, tok.ID, nil
-		}
-		u, err = s.loadUser(ctx, tok.AppID, tok.UserID)
-		return u, tok.ID, err
+		return identity{app: tok.AppID, user: tok.UserID, tokenID: tok.ID}, nil
 	}
 	if p.Password == "" || uid == 0 || appID == "" {
-		return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "you must login first: a token, or app_id in the URL with xid.uid and a password")
+		return identity{}, refused(xsync.Status_UNAUTHORIZED, "you must login first: a token, or app_id in the URL with xid.uid and a password")
 	}
-	u, err := s.loadUser(ctx, appID, uid)
-	if err != nil {
-		return u, "", err
-	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(p.Password)) != nil {
-		return imgate.User{}, "", refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
-	}
-	return u, "", nil
+	return identity{app: appID, user: uid, password: p.Password}, nil
 }
 
-// loadUser loads a user who may log in.
-func (s *session) loadUser(ctx context.Context, appID string, id int64) (imgate.User, error) {
-	u, err := s.srv.store.User(ctx, appID, id)
+// readState reads the login's state of the user and device sn (with
+// the conversations, or not), refusing a user who may not log in (and a
+// wrong password).
+func (s *session) readState(ctx context.Context, id identity, sn uint32, convs bool) (imgate.LoginState, error) {
+	st, err := s.srv.store.LoginState(ctx, id.app, id.user, sn, convs)
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeOK:
 	case imgate.CodeUserNotFound:
-		return u, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
+		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
 	default:
-		return u, fmt.Errorf("gateway: load user %d: %w", id, err)
+		return st, fmt.Errorf("gateway: read login state of user %d: %w", id.user, err)
 	}
-	if u.Status == imgate.UserDisabled {
-		return u, refused(xsync.Status_USER_FROZEN, "user is disabled")
+	if st.Status == imgate.UserDisabled {
+		return st, refused(xsync.Status_USER_FROZEN, "user is disabled")
 	}
-	return u, nil
+	if id.password != "" && bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(id.password)) != nil {
+		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
+	}
+	return st, nil
 }
 
 func userAgent(p *xsync.Provision) string {
@@ -226,78 +307,114 @@ func userAgent(p *xsync.Provision) string {
 	return ua
 }
 
-// routeGroups routes the user's groups to the session. Notice fetches
-// wait for it, so that a notice of a change after the groups were read
-// (a kick) is applied after them, not overridden by them.
-func (s *session) routeGroups(ctx context.Context) {
-	groups, err := s.srv.store.UserGroups(ctx, s.app, s.user)
-	if err != nil && ctx.Err() == nil {
-		s.srv.log.Error("load groups", "user", s.user, "err", err)
-	}
+// routeGroups routes groups to the session: the user's, as the login
+// found them. setup corrects them from the state read after this.
+func (s *session) routeGroups(groups []int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range groups {
 		s.groups[g] = true
 		s.srv.hub.subscribe(s, g)
 	}
-	s.groupsReady = true
 }
 
-// setup readies a logged-in session for delivery: it loads how far the
-// device is in each conversation (the user's read position), replays
-// the pushes that arrived meanwhile against that, and sends the notices
-// the device missed.
+// setup readies a logged-in session for delivery from the state the
+// login read: it routes the user's groups as they were then, loads how
+// far the device is in each conversation (the user's read position),
+// replays the pushes that arrived meanwhile against that, and sends the
+// notices the device missed.
 func (s *session) setup(ctx context.Context) {
-	st := s.srv.store
-	convs, err := st.Conversations(ctx, s.app, s.user)
+	st := s.state
+	s.state = nil
 	s.mu.Lock()
-	if err != nil {
-		if ctx.Err() == nil {
-			s.srv.log.Error("load conversations", "user", s.user, "err", err)
+	joined := s.reconcileGroupsLocked(st.Groups)
+	for _, c := range st.Convs {
+		if s.cursors[c.Conv] != nil {
+			continue
 		}
-	} else {
-		for _, c := range convs {
-			if s.cursors[c.Conv] != nil {
-				continue
-			}
-			switch {
-			case c.ReadSeq >= c.LastSeq:
-				s.cursors[c.Conv] = &cursor{seq: c.LastSeq, id: c.LastID, base: c.LastSeq}
-			case c.ReadSeq == 0 || c.ReadID != 0:
-				s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, id: c.ReadID, base: c.ReadSeq}
-			default:
-				s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, base: c.ReadSeq, byRead: true}
-			}
+		switch {
+		case c.ReadSeq >= c.LastSeq:
+			s.cursors[c.Conv] = &cursor{seq: c.LastSeq, id: c.LastID, base: c.LastSeq}
+		case c.ReadSeq == 0 || c.ReadID != 0:
+			s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, id: c.ReadID, base: c.ReadSeq}
+		default:
+			s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, base: c.ReadSeq, byRead: true}
 		}
-		for g := range s.groups {
-			// A group without messages yet: all of it will be pushed.
-			if conv := (imgate.Conv{Kind: imgate.ConvGroup, Peer: g}); s.cursors[conv] == nil {
-				s.cursors[conv] = &cursor{}
-			}
-		}
-		s.primed = true
 	}
-	s.settled = true
+	for g := range s.groups {
+		// A group without messages yet: all of it will be pushed.
+		if conv := (imgate.Conv{Kind: imgate.ConvGroup, Peer: g}); s.cursors[conv] == nil {
+			s.cursors[conv] = &cursor{}
+		}
+	}
+	s.primed, s.settled = true, true
 	pending := s.pending
 	s.pending = nil
 	slices.SortStableFunc(pending, func(a, b *delivery.Event) int { return cmp.Compare(a.FirstSeq, b.FirstSeq) })
 	for _, e := range pending {
 		s.replayLocked(e)
 	}
+	for _, g := range joined {
+		// Routed only after the state was read: what was sent to it in
+		// between, the device pulls.
+		s.noticeLocked(imgate.Conv{Kind: imgate.ConvGroup, Peer: g}, metrics.NoticeJoined)
+	}
+	if st.Device.NoticeSeq > s.noticeSaved {
+		// Saved by another session of the device since it was read.
+		s.noticeSaved, s.noticeSent = st.Device.NoticeSeq, max(s.noticeSent, st.Device.NoticeSeq)
+	}
+	fetch := st.LastNotice > s.noticeSent || s.noticeWanted
+	s.groupsReady, s.noticeWanted = true, false
 	s.mu.Unlock()
-	s.fetchNotices()
+	if fetch {
+		s.fetchNoticesFor(metrics.OpLogin)
+	}
 }
 
-// logout unregisters the session and stores its notice cursor.
+// reconcileGroupsLocked routes the session the groups of the user's
+// state and no others, and returns those it had not been routed. s.mu
+// is held.
+func (s *session) reconcileGroupsLocked(groups []int64) (joined []int64) {
+	member := make(map[int64]bool, len(groups))
+	for _, g := range groups {
+		member[g] = true
+		if !s.groups[g] {
+			s.groups[g] = true
+			s.srv.hub.subscribe(s, g)
+			joined = append(joined, g)
+		}
+	}
+	for g := range s.groups {
+		if !member[g] {
+			delete(s.groups, g)
+			delete(s.cursors, imgate.Conv{Kind: imgate.ConvGroup, Peer: g})
+			s.srv.hub.unsubscribe(s, g)
+		}
+	}
+	return joined
+}
+
+// logout unregisters the session, stores its notice cursor and leaves
+// the node a note of the device and its groups for its reconnect.
 func (s *session) logout(ctx context.Context) {
 	s.srv.hub.logout(s)
 	s.srv.hub.forget(ctx, s)
 	s.mu.Lock()
 	groups := s.groups
 	s.groups = map[int64]bool{}
+	primed := s.primed
 	s.mu.Unlock()
+	ids := make([]int64, 0, len(groups))
 	for g := range groups {
 		s.srv.hub.unsubscribe(s, g)
+		ids = append(ids, g)
 	}
 	s.saveNoticeCursor(ctx)
+	if primed {
+		d := s.device
+		s.mu.Lock()
+		d.NoticeSeq = s.noticeSaved
+		s.mu.Unlock()
+		s.srv.reconnects.put(d, ids, s.srv.now())
+	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/imgate/imgate/storage/embedded"
 )
 
-// slowStore is a real store whose group lookups take a while, as under a
+// slowStore is a real store whose login reads take a while, as under a
 // login wave, and which counts device writes.
 type slowStore struct {
 	imgate.Store
@@ -25,7 +25,7 @@ type slowStore struct {
 	onWait  func(n int64) // sees the number waiting, when set
 }
 
-func (s *slowStore) UserGroups(ctx context.Context, app string, user int64) ([]int64, error) {
+func (s *slowStore) LoginState(ctx context.Context, app string, user int64, sn uint32, convs bool) (imgate.LoginState, error) {
 	if n := s.waiting.Add(1); s.onWait != nil {
 		s.onWait(n)
 	}
@@ -33,9 +33,9 @@ func (s *slowStore) UserGroups(ctx context.Context, app string, user int64) ([]i
 	select {
 	case <-time.After(time.Duration(s.delay.Load())):
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return imgate.LoginState{}, ctx.Err()
 	}
-	return s.Store.UserGroups(ctx, app, user)
+	return s.Store.LoginState(ctx, app, user, sn, convs)
 }
 
 func (s *slowStore) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Device, error) {

@@ -21,10 +21,15 @@ func noticeXID() *xsync.XID { return &xsync.XID{Uid: 0} }
 // fetchNotices sends the user's notices after the session's notice cursor,
 // in a goroutine of its own; calls while one runs make it run once more,
 // so a burst of notices costs one fetch, not one per notice.
-func (s *session) fetchNotices() {
+func (s *session) fetchNotices() { s.fetchNoticesFor(metrics.OpNotices) }
+
+// fetchNoticesFor is fetchNotices, its first page's store round trips
+// counted for op.
+func (s *session) fetchNoticesFor(op string) {
 	s.mu.Lock()
 	if !s.groupsReady {
 		// The login is routing the groups; setup fetches after that.
+		s.noticeWanted = true
 		s.mu.Unlock()
 		return
 	}
@@ -36,8 +41,10 @@ func (s *session) fetchNotices() {
 	s.fetching = true
 	s.mu.Unlock()
 	go func() {
+		ctx := metrics.WithStoreOp(s.ctx, op)
 		for {
-			more := s.sendNotices(s.ctx)
+			more := s.sendNotices(ctx)
+			ctx = metrics.WithStoreOp(s.ctx, metrics.OpNotices)
 			s.mu.Lock()
 			if !more && !s.fetchAgain {
 				s.fetching = false

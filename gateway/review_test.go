@@ -16,11 +16,16 @@ import (
 	"github.com/imgate/imgate/storage/embedded"
 )
 
-// gatedLogin is a real store whose Conversations and UserGroups, for one
-// user, wait for a gate: a test can act while a session loads its state.
+// gatedLogin is a real store whose second LoginState for one user (a
+// first login's read of the state it starts from, once the session is
+// registered and its groups routed) waits for a gate: a test can act
+// while a session loads its state. For convsUser it waits before it
+// reads; for groupsUser it reads, then waits, so that what it returns
+// may be stale by then.
 type gatedLogin struct {
 	imgate.Store
 	convsUser, groupsUser atomic.Int64 // whose calls wait; 0: nobody's
+	calls                 atomic.Int64 // of those users, since set
 
 	convsEntered, groupsEntered chan struct{}
 	convsGate, groupsGate       chan struct{}
@@ -38,24 +43,38 @@ func newGatedLogin(t *testing.T) *gatedLogin {
 	}
 }
 
-// Conversations waits, before it reads, for convsGate.
-func (g *gatedLogin) Conversations(ctx context.Context, appID string, user int64) ([]imgate.ConvState, error) {
-	if user == g.convsUser.Load() {
+// LoginState gates the gated users' second call.
+func (g *gatedLogin) LoginState(ctx context.Context, appID string, user int64, sn uint32, convs bool) (imgate.LoginState, error) {
+	convs, groups := user == g.convsUser.Load(), user == g.groupsUser.Load()
+	second := (convs || groups) && g.calls.Add(1) == 2
+	if second && convs {
 		g.convsOnce.Do(func() { close(g.convsEntered) })
 		<-g.convsGate
 	}
-	return g.Store.Conversations(ctx, appID, user)
-}
-
-// UserGroups reads, then waits for groupsGate, so that
-// what it returns may be stale by then.
-func (g *gatedLogin) UserGroups(ctx context.Context, appID string, user int64) ([]int64, error) {
-	out, err := g.Store.UserGroups(ctx, appID, user)
-	if user == g.groupsUser.Load() {
+	out, err := g.Store.LoginState(ctx, appID, user, sn, convs)
+	if second && groups {
 		g.groupsOnce.Do(func() { close(g.groupsEntered) })
 		<-g.groupsGate
 	}
 	return out, err
+}
+
+// loginAsync logs a new device in, in a goroutine, and hands it over
+// once the login is answered; nil (and an error) if it is refused.
+func (s *server) loginAsync(uid uint64, tok, guid string) <-chan *device {
+	t := s.t
+	logged := make(chan *device, 1)
+	go func() {
+		c := s.dial(client.Options{})
+		p, err := c.Login(context.Background(), uid, 0, tok, guid)
+		if err != nil || p.Status.GetCode() != xsync.Status_OK {
+			t.Errorf("login: %v %v", p, err)
+			logged <- nil
+			return
+		}
+		logged <- &device{Session: client.Start(c, false), xid: p.Xid}
+	}()
+	return logged
 }
 
 func waitFor(t *testing.T, ch <-chan struct{}, what string) {
@@ -82,10 +101,11 @@ func (d *device) settled(t *testing.T) {
 }
 
 func TestOwnMessagesWhileLoggingIn(t *testing.T) {
-	// A device that is logged in (it has its PROVISION answer) gets what
-	// the user's other device sends from then on, even while its session
-	// is still loading its conversations: the sender's own message moves
-	// the user's read position, which must not swallow it.
+	// A device whose session is registered gets what the user's other
+	// device sends from then on, even while its session is still loading
+	// its conversations (before its PROVISION is answered): the sender's
+	// own message moves the user's read position, which must not swallow
+	// it.
 	for _, kind := range []string{"chat", "group"} {
 		t.Run(kind, func(t *testing.T) {
 			st := newGatedLogin(t)
@@ -101,7 +121,7 @@ func TestOwnMessagesWhileLoggingIn(t *testing.T) {
 			a2.send(t, to, text(map[string]xsync.MessageBody_Type{"chat": xsync.MessageBody_CHAT, "group": xsync.MessageBody_GROUPCHAT}[kind], "before"))
 
 			st.convsUser.Store(int64(alice))
-			a1 := s.device(alice, atok, "a1", false)
+			logged := s.loginAsync(alice, atok, "a1")
 			waitFor(t, st.convsEntered, "a1 loading its conversations")
 			typ := xsync.MessageBody_CHAT
 			if kind == "group" {
@@ -109,6 +129,10 @@ func TestOwnMessagesWhileLoggingIn(t *testing.T) {
 			}
 			mid := a2.send(t, to, text(typ, "while a1 logs in")).ServerMid
 			close(st.convsGate)
+			a1 := <-logged
+			if a1 == nil {
+				t.FailNow()
+			}
 			got := a1.waitConv(t, to, 1)
 			if got[len(got)-1].Id != mid {
 				t.Errorf("a1 got %v, want the message sent after its login", contents(t, got))
@@ -131,17 +155,7 @@ func TestGroupMessageRightAfterLogin(t *testing.T) {
 	a2.settled(t)
 
 	st.groupsUser.Store(int64(alice))
-	logged := make(chan *device, 1)
-	go func() {
-		c := s.dial(client.Options{})
-		p, err := c.Login(context.Background(), alice, 0, atok, "a1")
-		if err != nil || p.Status.GetCode() != xsync.Status_OK {
-			t.Errorf("login: %v %v", p, err)
-			logged <- nil
-			return
-		}
-		logged <- &device{Session: client.Start(c, false), xid: p.Xid}
-	}()
+	logged := s.loginAsync(alice, atok, "a1")
 	waitFor(t, st.groupsEntered, "a1 loading its groups")
 	var a1 *device
 	var mid uint64
@@ -177,17 +191,7 @@ func TestKickWhileLoggingIn(t *testing.T) {
 	a.settled(t)
 
 	st.groupsUser.Store(int64(bob))
-	logged := make(chan *device, 1)
-	go func() {
-		c := s.dial(client.Options{})
-		p, err := c.Login(context.Background(), bob, 0, btok, "b")
-		if err != nil || p.Status.GetCode() != xsync.Status_OK {
-			t.Errorf("login: %v %v", p, err)
-			logged <- nil
-			return
-		}
-		logged <- &device{Session: client.Start(c, false), xid: p.Xid}
-	}()
+	logged := s.loginAsync(bob, btok, "b")
 	waitFor(t, st.groupsEntered, "bob's session reading its groups")
 	headers := map[string]string{"app_id": "app", "access-token": atok}
 	if code, data := s.rest("POST", "/group/kick", headers, `{"group_id":`+jsonNum(g)+`,"user_list":[`+jsonNum(bob)+`]}`); code != 200 {

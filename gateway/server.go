@@ -50,6 +50,11 @@ type Config struct {
 	// quick login, instead of every login's queries queueing behind every
 	// other's for the store's connections until all time out. Default 64.
 	Logins int
+	// ReconnectTTL is how long after a device's session ends this node
+	// remembers the device and its user's groups, so that a reconnect
+	// reads the store once; on several nodes, the presence TTL. 0: 90s;
+	// negative: not at all.
+	ReconnectTTL time.Duration
 	// Metrics counts connections, deliveries and their latency; nil
 	// counts into the void.
 	Metrics *metrics.Metrics
@@ -64,6 +69,9 @@ func (c Config) withDefaults() Config {
 	def(&c.LoginTimeout, 10*time.Second)
 	def(&c.IdleTimeout, 3*time.Minute)
 	def(&c.WriteTimeout, 10*time.Second)
+	if c.ReconnectTTL == 0 {
+		c.ReconnectTTL = 90 * time.Second
+	}
 	if c.MaxFrameBytes <= 0 {
 		c.MaxFrameBytes = 64 << 10
 	}
@@ -108,6 +116,8 @@ type Server struct {
 	deadlines deadlines // bound the writes of every session
 
 	logins chan struct{} // a slot per login being served; nil: no bound
+
+	reconnects *reconnects // devices whose session ended lately
 }
 
 // admit waits for a login slot; release gives it back.
@@ -130,6 +140,7 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger 
 	return &Server{
 		cfg: cfg, core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
 		live: map[*session]struct{}{}, logins: make(chan struct{}, cfg.Logins),
+		reconnects: newReconnects(cfg.ReconnectTTL, cfg.Metrics.Cache("reconnect")),
 	}
 }
 

@@ -38,6 +38,9 @@ type session struct {
 	tokenID string
 	since   time.Time // when the login was accepted
 	release func()    // gives back the login slot, once setup is done
+	device  imgate.Device
+
+	state *imgate.LoginState // read by login for setup, which drops it
 
 	// ctx ends when the session stops; work the session starts on its
 	// own (notice fetches) runs under it.
@@ -47,18 +50,19 @@ type session struct {
 	limiter *rate.Limiter // sends and operations from the client
 
 	// Delivery state, guarded by mu (held only for map work and enqueues).
-	mu          sync.Mutex
-	groupsReady bool                    // the user's groups are routed to the session
-	settled     bool                    // setup has loaded the cursors (or failed to)
-	primed      bool                    // cursors loaded after login
-	pending     []*delivery.Event       // Stored events that came before setup settled
-	cursors     map[imgate.Conv]*cursor // what the session was sent, by conversation
-	noticed     map[imgate.Conv]bool    // NOTICE sent, not pulled yet
-	groups      map[int64]bool          // groups routed to the session
-	noticeSent  int64                   // Seq of the last notice queued
-	noticeSaved int64                   // Seq of the notice cursor last stored
-	fetching    bool                    // a notice fetch runs
-	fetchAgain  bool                    // and must run once more
+	mu           sync.Mutex
+	groupsReady  bool                    // setup has routed the user's groups to the session
+	noticeWanted bool                    // a notice fetch was asked for before that
+	settled      bool                    // setup has loaded the cursors (or failed to)
+	primed       bool                    // cursors loaded after login
+	pending      []*delivery.Event       // Stored events that came before setup settled
+	cursors      map[imgate.Conv]*cursor // what the session was sent, by conversation
+	noticed      map[imgate.Conv]bool    // NOTICE sent, not pulled yet
+	groups       map[int64]bool          // groups routed to the session
+	noticeSent   int64                   // Seq of the last notice queued
+	noticeSaved  int64                   // Seq of the notice cursor last stored
+	fetching     bool                    // a notice fetch runs
+	fetchAgain   bool                    // and must run once more
 
 	stopOnce sync.Once
 	reason   closeReason

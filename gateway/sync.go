@@ -26,6 +26,7 @@ func (s *session) serveSync(ctx context.Context, m *xsync.SyncUL) {
 		s.sendMeta(ctx, m.Meta)
 		return
 	}
+	ctx = metrics.WithStoreOp(ctx, metrics.OpPull)
 	conv, err := s.conv(ctx, int64(m.Xid.GetUid()))
 	if err == nil {
 		err = s.pull(ctx, m, conv)
@@ -195,6 +196,7 @@ func (s *session) statusOf(err error) *xsync.Status {
 // unread answers the heartbeat with the conversations that have unread
 // messages, from the user's read positions.
 func (s *session) unread(ctx context.Context) {
+	ctx = metrics.WithStoreOp(ctx, metrics.OpUnread)
 	s.saveNoticeCursor(ctx)
 	us, err := s.srv.store.Unreads(ctx, s.app, s.user)
 	if err != nil {

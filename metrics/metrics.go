@@ -108,6 +108,9 @@ type Metrics struct {
 	delivery      deliveryCounters
 	invalidations invalidationCounters
 
+	roundTrips map[string]prometheus.Counter // by store operation
+	logins     prometheus.Counter
+
 	reg prometheus.Registerer
 }
 
@@ -128,6 +131,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "imgate_messages_accepted_total",
 		Help: "Messages stored for the first time (resends that were deduplicated do not count), by kind (chat, group).",
 	}, []string{"kind"})
+	roundTrips := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "imgate_store_round_trips_total",
+		Help: "Calls into the database driver (Exec, Query, Begin, Commit, Rollback), by operation: login, send, pull, unread, notices, rest, other.",
+	}, []string{"op"})
 	closes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imgate_session_closes_total",
 		Help: "WebSocket sessions ended, by reason: client, shutdown, login_timeout, login_failed, kicked, idle, slow (slow consumer), protocol, too_big, framing, write_error.",
@@ -173,7 +180,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: stageBuckets,
 		}, []string{"route", "method"}),
 		cacheLookups: newCacheLookups(),
-		reg:          reg,
+		roundTrips:   map[string]prometheus.Counter{},
+		logins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "imgate_logins_total", Help: "WebSocket logins (PROVISION) accepted.",
+		}),
+		reg: reg,
+	}
+	for _, op := range StoreOps {
+		m.roundTrips[op] = roundTrips.WithLabelValues(op)
 	}
 	for k := range nKinds {
 		m.accepted[k] = accepted.WithLabelValues(k.String())
@@ -195,7 +209,8 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.delivery = newDeliveryCounters(m)
 	m.invalidations = newInvalidationCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
-		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo)
+		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
+		roundTrips, m.logins)
 	return m
 }
 

@@ -7,7 +7,8 @@
 # MODE: embedded (one node, SQLite), pgredis (one node, Postgres + Redis)
 # or cluster3 (three nodes on one Postgres and Redis). SCENARIO: idle,
 # storm, chat, rest, group10k, group1k, mixed; default all of them.
-# Reports go to $OUT (default /tmp/imgate-targets). Postgres and Redis
+# Reports go to $OUT (default /tmp/imgate-targets); IMGATE_BIN runs a
+# prebuilt imgate instead of this tree's. Postgres and Redis
 # must answer on 127.0.0.1:5432 (user postgres) and :6379 for pgredis and
 # cluster3 (scripts/services.sh starts them); each run uses a database
 # and a Redis key prefix of its own and drops the database after.
@@ -23,7 +24,11 @@ duration=${DURATION:-20s}
 mkdir -p "$out"
 ulimit -n 20000
 
-go build -o "$out/imgate" ./cmd/imgate
+# IMGATE_BIN runs a binary built elsewhere (e.g. from an earlier commit,
+# to compare before and after a change in one session) instead of this
+# tree's.
+imgate=${IMGATE_BIN:-$out/imgate}
+[ -n "${IMGATE_BIN:-}" ] || go build -o "$out/imgate" ./cmd/imgate
 go build -o "$out/imgate-loadtest" ./cmd/imgate-loadtest
 
 run=$mode-$$
@@ -38,6 +43,8 @@ trap cleanup EXIT
 
 store=(--data-dir "$out/data-$run")
 bus=()
+# On the embedded store any Postgres on the machine is someone else's.
+pgcpu=(--postgres-cpu=false)
 nodes=1
 case $mode in
   embedded) ;;
@@ -46,32 +53,35 @@ case $mode in
     psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $db" >/dev/null
     store=(--postgres "postgres://postgres@127.0.0.1:5432/$db?sslmode=disable")
     bus=(--redis redis://127.0.0.1:6379/0 --redis-prefix "imgatebench$$")
+    pgcpu=()
     [ "$mode" = cluster3 ] && nodes=3
     ;;
   *) echo "unknown mode $mode" >&2; exit 2 ;;
 esac
 
-creds=$("$out/imgate" app create --id loadtest --name loadtest --group-capacity 20000 "${store[@]}")
+creds=$("$imgate" app create --id loadtest --name loadtest --group-capacity 20000 "${store[@]}")
 token=$(printf '%s' "$creds" | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 urls=()
+murls=()
 for i in $(seq 0 $((nodes - 1))); do
-  "$out/imgate" serve "${store[@]}" "${bus[@]}" --listen "127.0.0.1:$((18300 + i))" \
+  "$imgate" serve "${store[@]}" "${bus[@]}" --listen "127.0.0.1:$((18300 + i))" \
     --metrics-listen "127.0.0.1:$((19300 + i))" --pprof --node "n$i" --password-cost 4 --send-rate 100000 \
     --log-level warn >"$out/$mode-node$i.log" 2>&1 &
   pids+=($!)
   urls+=("http://127.0.0.1:$((18300 + i))")
+  murls+=("http://127.0.0.1:$((19300 + i))/metrics")
 done
 for u in "${urls[@]}"; do
   for _ in $(seq 1 100); do curl -sf "$u/healthz" >/dev/null && break; sleep 0.1; done
 done
 url=$(IFS=,; echo "${urls[*]}")
-metrics=http://127.0.0.1:19300/metrics
+metrics=$(IFS=,; echo "${murls[*]}")
 
 lt() {
   local name=$1; shift
   echo "== $mode $name: imgate-loadtest $*" | tee "$out/$mode-$name.txt"
   "$out/imgate-loadtest" "$@" --url "$url" --app-id loadtest --admin-token "$token" \
-    --metrics-url "$metrics" --quiet | tee -a "$out/$mode-$name.txt" || true
+    --metrics-url "$metrics" "${pgcpu[@]}" --quiet | tee -a "$out/$mode-$name.txt" || true
 }
 
 for s in "${scenarios[@]}"; do

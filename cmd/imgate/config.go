@@ -14,6 +14,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/storage/embedded"
 	"github.com/imgate/imgate/storage/postgres"
+	"github.com/imgate/imgate/storage/sqlstore"
 )
 
 // storeFlags select and open the store; every command has them.
@@ -21,6 +22,8 @@ type storeFlags struct {
 	postgres string
 	dataDir  string
 	logLevel string
+	// roundTrips counts the store's calls into its driver; nil: none.
+	roundTrips sqlstore.RoundTrips
 }
 
 func (e env) storeFlags(fs *flagSet) *storeFlags {
@@ -40,13 +43,13 @@ type versioned interface {
 // open opens the selected store, applying pending migrations.
 func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned, error) {
 	if sf.postgres != "" {
-		s, err := postgres.Open(ctx, postgres.Config{DSN: sf.postgres}, logger)
+		s, err := postgres.Open(ctx, postgres.Config{DSN: sf.postgres, RoundTrips: sf.roundTrips}, logger)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}
 		return s, nil
 	}
-	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir}, logger)
+	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir, RoundTrips: sf.roundTrips}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", sf.dataDir, err)
 	}

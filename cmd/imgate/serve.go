@@ -77,14 +77,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 	d := &c.delivery
 	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
 	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
-	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 2, "transactions storing messages at once")
+	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 0, "transactions storing messages at once; 0: 1 on the embedded store, 2 on Postgres")
 	fs.durationVar(&d.CheckCacheTTL, "send-check-cache", "IMGATE_SEND_CHECK_CACHE", time.Minute, "longest a passed send check (peer exists, not blocked; member, not muted) is trusted; a change drops it on every node when its invalidation arrives, this bounds one Redis lost; 1s at most while the bus is degraded; negative: none")
 	rc := &c.redis
 	fs.StringVar(&rc.url, "redis", e.getenv("IMGATE_REDIS"), "Redis URL (redis://host:6379/0); set it to run several nodes as one (env IMGATE_REDIS)")
 	fs.boolVar(&rc.cluster, "redis-cluster", "IMGATE_REDIS_CLUSTER", "--redis names a Redis Cluster (redis://host1:port?addr=host2:port&addr=…); the bus uses sharded pub/sub")
 	fs.StringVar(&rc.prefix, "redis-prefix", e.str("IMGATE_REDIS_PREFIX", "imgate"), "prefix of imgate's Redis keys and channels (env IMGATE_REDIS_PREFIX)")
 	fs.StringVar(&rc.node, "node", e.getenv("IMGATE_NODE"), "this node's name on the bus; empty: random (env IMGATE_NODE)")
-	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online")
+	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online, and a node remembers a device that left for its reconnect")
 	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
 	var frame, queue int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
@@ -96,6 +96,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("--pprof needs --metrics-listen: profiles are served beside /metrics")
 	}
 	g.MaxFrameBytes, g.QueueBytes, g.SendRate = int64(frame), queue, float64(rateLimit)
+	// A device that reconnects within the presence TTL reads the store
+	// once: the node kept its device and groups (also on one node).
+	g.ReconnectTTL = rc.presenceTTL
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
@@ -106,17 +109,28 @@ func (e env) serve(ctx context.Context, args []string) error {
 		// Presence entries are "session|sn|node|guid".
 		return fmt.Errorf("--node %q: no '|' or whitespace in a node name", c.redis.node)
 	}
+	if c.delivery.Writers == 0 {
+		// SQLite takes one writing transaction at a time: a second writer
+		// would only wait for the first, with a batch half the size.
+		c.delivery.Writers = 1
+		if sf.postgres != "" {
+			c.delivery.Writers = 2
+		}
+	}
+	// Made before the store opens, so that its connections count their
+	// round trips.
+	reg, m := metrics.NewRegistry()
+	sf.roundTrips = m
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
-		return serveStore(ctx, c, store, logger)
+		return serveStore(ctx, c, store, reg, m, logger)
 	})
 }
 
-func serveStore(ctx context.Context, c serveConfig, store imgate.Store, logger *slog.Logger) error {
+func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *prometheus.Registry, m *metrics.Metrics, logger *slog.Logger) error {
 	secret, err := auth.LoadSecret(ctx, store, c.secret)
 	if err != nil {
 		return err
 	}
-	reg, m := metrics.NewRegistry()
 	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Metrics: m}, nil)
 	if err != nil {
 		return err

@@ -40,6 +40,9 @@ type Config struct {
 	// Dir is the directory of the database file, created when missing.
 	// It is required.
 	Dir string
+	// RoundTrips counts the calls into the driver (*metrics.Metrics);
+	// nil counts none.
+	RoundTrips sqlstore.RoundTrips
 }
 
 // Store is the SQLite imgate.Store.
@@ -63,7 +66,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("embedded: create dir: %w", err)
 	}
 	path := filepath.Join(cfg.Dir, FileName)
-	w, err := openPool(ctx, path, true)
+	w, err := openPool(ctx, path, true, cfg.RoundTrips)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +75,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if err := migrate(ctx, w, logger); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	r, err := openPool(ctx, path, false)
+	r, err := openPool(ctx, path, false, cfg.RoundTrips)
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
@@ -82,7 +85,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 // openPool opens the writer pool (one connection, IMMEDIATE transactions)
 // or the reader pool (read-only connections, one per CPU, at least four).
 // The pragmas ride in the DSN so that every pooled connection gets them.
-func openPool(ctx context.Context, path string, writer bool) (*sqlx.DB, error) {
+func openPool(ctx context.Context, path string, writer bool, rt sqlstore.RoundTrips) (*sqlx.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -110,7 +113,7 @@ func openPool(ctx context.Context, path string, writer bool) (*sqlx.DB, error) {
 	}
 	// Each connection keeps its prepared statements: SQLite would parse
 	// every query text again (sqlstore.CacheStatements).
-	db := sqlx.NewDb(sql.OpenDB(sqlstore.CacheStatements(dsnConnector{dsn: path + "?" + q.Encode()})), "sqlite")
+	db := sqlx.NewDb(sql.OpenDB(sqlstore.CacheStatements(dsnConnector{dsn: path + "?" + q.Encode()}, rt)), "sqlite")
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)

@@ -3,6 +3,10 @@ package embedded
 import (
 	"fmt"
 	"testing"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/metrics"
+	"github.com/imgate/imgate/storage/storetest"
 )
 
 // TestStatementCache runs queries through the caching connections the
@@ -90,4 +94,15 @@ func TestStatementCache(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "SELECT nope FROM kv"); err == nil {
 		t.Error("a bad statement prepared")
 	}
+}
+
+func TestRoundTrips(t *testing.T) {
+	storetest.RoundTrips(t, func(t *testing.T, m *metrics.Metrics) imgate.Store {
+		s, err := Open(t.Context(), Config{Dir: t.TempDir(), RoundTrips: m}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -103,7 +103,7 @@ func TestEmptyDir(t *testing.T) {
 // does, and closes it when t ends.
 func pool(t *testing.T, dir string, writer bool) *sqlx.DB {
 	t.Helper()
-	db, err := openPool(t.Context(), filepath.Join(dir, FileName), writer)
+	db, err := openPool(t.Context(), filepath.Join(dir, FileName), writer, nil)
 	if err != nil {
 		t.Fatalf("openPool = %v", err)
 	}

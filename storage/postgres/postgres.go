@@ -31,6 +31,9 @@ type Config struct {
 	DSN string
 	// MaxConns caps the pool's open connections; 0 means 16.
 	MaxConns int
+	// RoundTrips counts the calls into the driver (*metrics.Metrics);
+	// nil counts none.
+	RoundTrips sqlstore.RoundTrips
 }
 
 // Store is the PostgreSQL imgate.Store.
@@ -69,7 +72,7 @@ func connect(ctx context.Context, cfg Config) (*sql.DB, error) {
 	// Each connection keeps its prepared statements, so that a query with
 	// arguments takes one round trip, not lib/pq's two (Parse, then
 	// Execute), and Postgres plans it once.
-	db := sql.OpenDB(sqlstore.CacheStatements(connector))
+	db := sql.OpenDB(sqlstore.CacheStatements(connector, cfg.RoundTrips))
 	db.SetMaxOpenConns(cfg.MaxConns)
 	db.SetMaxIdleConns(cfg.MaxConns)
 	if err := db.PingContext(ctx); err != nil {
@@ -101,6 +104,7 @@ func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		NextID: nextID, NextIDs: nextIDs, Translate: translate,
 		ForUpdate: " FOR UPDATE", ForNoKeyUpdate: " FOR NO KEY UPDATE",
+		JSONAgg: "json_agg", JSONArray: "json_build_array",
 	}
 }
 

@@ -240,20 +240,16 @@ func (s *Store) Conversations(ctx context.Context, appID string, user int64) ([]
 	return out, nil
 }
 
-// convStates lists user's conversations that have messages, newest
-// message first: the chats the user is a or b of, and the conversations
-// of the groups the user is a member of. and is "" or a further condition
-// on the conversation c, the user's read position r and the message rm
-// at it.
-func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]convState, error) {
-	var rows []convStateRow
-	err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT c.kind, c.a, c.b, c.last_seq,"+
-		" m.id AS last_id, COALESCE(r.read_seq, 0) AS read_seq, COALESCE(rm.id, 0) AS read_id,"+
-		" "+unreadCount+" AS unread"+
-		" FROM conversations c"+
-		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq"+
-		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id"+
-		" LEFT JOIN messages rm ON rm.conv_id = c.id AND rm.seq = r.read_seq"+
+// convStatesQuery selects the rows of convStateRow, in no order; its
+// parameters are convStatesArgs. and is as in convStates.
+func convStatesQuery(and string) string {
+	return "SELECT c.kind, c.a, c.b, c.last_seq," +
+		" m.id AS last_id, COALESCE(r.read_seq, 0) AS read_seq, COALESCE(rm.id, 0) AS read_id," +
+		" " + unreadCount + " AS unread" +
+		" FROM conversations c" +
+		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq" +
+		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id" +
+		" LEFT JOIN messages rm ON rm.conv_id = c.id AND rm.seq = r.read_seq" +
 		// Each arm is an index search: the chats the user is a of, those
 		// the user is b of (a self-chat is in both; IN ignores the
 		// duplicate), and the group conversations of the user's groups
@@ -262,13 +258,26 @@ func (s *Store) convStates(ctx context.Context, appID string, user int64, and st
 		// made SQLite scan all the app's chats instead, and a join from
 		// the groups made it scan all the app's group conversations: per
 		// login, a cost that grew with the app.
-		" WHERE c.id IN ("+
-		"SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND a = ?"+
-		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ?"+
-		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 2 AND b = 0"+
-		" AND a IN (SELECT group_id FROM group_members WHERE user_id = ?))"+
-		and+" ORDER BY m.id DESC"),
-		user, appID, user, appID, user, appID, user)
+		" WHERE c.id IN (" +
+		"SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND a = ?" +
+		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ?" +
+		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 2 AND b = 0" +
+		" AND a IN (SELECT group_id FROM group_members WHERE user_id = ?))" + and
+}
+
+// convStatesArgs are the parameters of convStatesQuery.
+func convStatesArgs(appID string, user int64) []any {
+	return []any{user, appID, user, appID, user, appID, user}
+}
+
+// convStates lists user's conversations that have messages, newest
+// message first: the chats the user is a or b of, and the conversations
+// of the groups the user is a member of. and is "" or a further condition
+// on the conversation c, the user's read position r and the message rm
+// at it.
+func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]convState, error) {
+	var rows []convStateRow
+	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(convStatesQuery(and)+" ORDER BY m.id DESC"), convStatesArgs(appID, user)...)
 	if err != nil {
 		return nil, err
 	}

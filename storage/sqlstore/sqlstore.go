@@ -38,6 +38,12 @@ type Dialect struct {
 	// reference the locked ones by foreign key; "" where writers are
 	// serialised anyway.
 	ForNoKeyUpdate string
+	// JSONAgg and JSONArray name the database's functions that aggregate
+	// values into a JSON array and build one from their arguments, for
+	// statements that return lists in one row (LoginState):
+	// "json_group_array" and "json_array" on SQLite (the defaults),
+	// "json_agg" and "json_build_array" on PostgreSQL.
+	JSONAgg, JSONArray string
 }
 
 // Store implements imgate.Store over a writer and a reader handle.
@@ -54,6 +60,9 @@ var _ imgate.Store = (*Store)(nil)
 func New(w, r *sqlx.DB, d Dialect) *Store {
 	if d.Translate == nil {
 		d.Translate = func(err error) error { return err }
+	}
+	if d.JSONAgg == "" {
+		d.JSONAgg, d.JSONArray = "json_group_array", "json_array"
 	}
 	if d.NextIDs == nil {
 		d.NextIDs = func(ctx context.Context, tx *sqlx.Tx, n int) ([]int64, error) {

@@ -24,16 +24,41 @@ import (
 // the same text runs unprepared, as before. Only single SELECT, INSERT,
 // UPDATE, DELETE and WITH statements are cached, not DDL or scripts of
 // several commands (migrations).
-func CacheStatements(c driver.Connector) driver.Connector { return cachingConnector{c} }
+//
+// Every connection also counts its round trips to rt (nil: none), here
+// where both stores pass, so that they count alike.
+func CacheStatements(c driver.Connector, rt RoundTrips) driver.Connector {
+	return cachingConnector{c, rt}
+}
 
-type cachingConnector struct{ driver.Connector }
+// RoundTrips counts calls into the database driver: each Exec, Query,
+// Begin, Commit and Rollback, under the context of the call (for a
+// Commit or Rollback, the context its transaction began with), from
+// which it reads what the call was for (metrics.StoreOp).
+// *metrics.Metrics is one.
+type RoundTrips interface {
+	StoreRoundTrip(ctx context.Context)
+}
+
+type noRoundTrips struct{}
+
+func (noRoundTrips) StoreRoundTrip(context.Context) {}
+
+type cachingConnector struct {
+	driver.Connector
+	rt RoundTrips
+}
 
 func (c cachingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return newCachingConn(conn)
+	rt := c.rt
+	if rt == nil {
+		rt = noRoundTrips{}
+	}
+	return newCachingConn(conn, rt)
 }
 
 // maxCachedStmts bounds each connection's cache. imgate has a few hundred
@@ -51,19 +76,48 @@ type baseConn interface {
 	driver.QueryerContext
 }
 
-func newCachingConn(c driver.Conn) (driver.Conn, error) {
+func newCachingConn(c driver.Conn, rt RoundTrips) (driver.Conn, error) {
 	bc, ok := c.(baseConn)
 	if !ok {
 		c.Close()
 		return nil, fmt.Errorf("sqlstore: driver connection %T lacks what the statement cache needs", c)
 	}
-	return &cachingConn{baseConn: bc, conn: c, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{baseConn: bc, conn: c, stmts: map[string]*cachedStmt{}, rt: rt}, nil
 }
 
 type cachingConn struct {
 	baseConn
 	conn  driver.Conn // for the optional interfaces
 	stmts map[string]*cachedStmt
+	rt    RoundTrips
+}
+
+// BeginTx begins a transaction whose Commit or Rollback counts as a
+// round trip of the operation ctx names.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.rt.StoreRoundTrip(ctx)
+	tx, err := c.baseConn.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return countedTx{tx, c.rt, ctx}, nil
+}
+
+// countedTx counts its end as a round trip.
+type countedTx struct {
+	driver.Tx
+	rt  RoundTrips
+	ctx context.Context // the transaction's, for its operation label
+}
+
+func (t countedTx) Commit() error {
+	t.rt.StoreRoundTrip(t.ctx)
+	return t.Tx.Commit()
+}
+
+func (t countedTx) Rollback() error {
+	t.rt.StoreRoundTrip(t.ctx)
+	return t.Tx.Rollback()
 }
 
 // The optional interfaces database/sql looks for, passed on when the
@@ -164,6 +218,7 @@ func (c *cachingConn) evict() {
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.rt.StoreRoundTrip(ctx)
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err
@@ -175,6 +230,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.rt.StoreRoundTrip(ctx)
 	cs, err := c.cached(ctx, query)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,175 @@
+package gateway_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/gateway"
+	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/internal/pgtest"
+	"github.com/imgate/imgate/metrics"
+	"github.com/imgate/imgate/storage/embedded"
+	"github.com/imgate/imgate/storage/postgres"
+)
+
+// countingStores open a store of each kind that counts its round trips
+// to m.
+var countingStores = map[string]func(t *testing.T, m *metrics.Metrics) imgate.Store{
+	"embedded": func(t *testing.T, m *metrics.Metrics) imgate.Store {
+		st, err := embedded.Open(context.Background(), embedded.Config{Dir: t.TempDir(), RoundTrips: m}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	},
+	"postgres": func(t *testing.T, m *metrics.Metrics) imgate.Store {
+		st, err := postgres.Open(context.Background(), postgres.Config{DSN: pgtest.DSN(t), RoundTrips: m}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	},
+}
+
+// TestLoginRoundTrips counts the store round trips of logins of a known
+// device (one with groups, conversations and read positions), from the
+// counter the store reports to: a first login on a node, with the token
+// verified before (cached) or not, and a reconnect to the node the
+// device left. It logs them, those of the first UNREAD after each
+// login, and those of a 1:1 send, and checks each against its bound.
+func TestLoginRoundTrips(t *testing.T) {
+	for name, open := range countingStores {
+		t.Run(name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := metrics.New(reg)
+			st := open(t, m)
+			first := start(t, st, gateway.Config{Metrics: m})
+			alice, atok := first.user("alice")
+			bob, btok := first.user("bob")
+			g := first.createGroup(btok, alice)
+			b := first.device(bob, btok, "bob", false)
+			b.send(t, alice, text(xsync.MessageBody_CHAT, "hi"))
+			b.send(t, g, text(xsync.MessageBody_GROUPCHAT, "hi all"))
+			c, sn := first.login(alice, 0, atok, "alice")
+			c.Close()
+			eventually(t, "alice offline", func() bool { return !first.online(alice) })
+
+			// A node that has not seen the token (nor the device).
+			s := restart(t, st, gateway.Config{Metrics: m})
+			cold := loginTrips(t, s, reg, alice, sn, atok)
+			eventually(t, "alice offline", func() bool { return !s.online(alice) })
+			reconnect := loginTrips(t, s, reg, alice, sn, atok)
+
+			// A node that has verified the token (a REST call), not seen
+			// the device.
+			s = restart(t, st, gateway.Config{Metrics: m})
+			if code, data := s.rest("GET", "/user/settings", map[string]string{"app_id": "app", "access-token": atok}, ""); code != 200 {
+				t.Fatalf("settings: %d %s", code, data)
+			}
+			warm := loginTrips(t, s, reg, alice, sn, atok)
+
+			t.Logf("store round trips per login (and its first UNREAD): token not cached %v (%v); token cached %v (%v); reconnect %v (%v)",
+				cold.login, cold.unread, warm.login, warm.unread, reconnect.login, reconnect.unread)
+			if warm.login > 2 {
+				t.Errorf("first login with the token cached: %v round trips, want at most 2", warm.login)
+			}
+			if reconnect.login > 1 {
+				t.Errorf("reconnect of a known device: %v round trips, want at most 1", reconnect.login)
+			}
+			// Verifying a token the node has not seen reads the token and
+			// its user (auth), two more.
+			if cold.login > 4 {
+				t.Errorf("first login with the token not cached: %v round trips, want at most 4", cold.login)
+			}
+			for result, want := range map[string]float64{"hit": 1, "miss": 2} {
+				if got := gateway.Gathered(t, reg, "imgate_cache_lookups_total", map[string]string{"cache": "reconnect", "result": result}); got != want {
+					t.Errorf("reconnect cache %s: %v, want %v", result, got, want)
+				}
+			}
+			logSendTrips(t, s, reg, bob, btok, alice)
+		})
+	}
+}
+
+// trips are the round trips of one login and of its first UNREAD.
+type trips struct{ login, unread float64 }
+
+// loginTrips logs the device in on s, sends UNREAD once the session is
+// set up, and returns the round trips of each; the session is closed.
+func loginTrips(t *testing.T, s *server, reg *prometheus.Registry, uid uint64, sn uint32, tok string) trips {
+	t.Helper()
+	count := func(op string) float64 {
+		return gateway.Gathered(t, reg, "imgate_store_round_trips_total", map[string]string{"op": op})
+	}
+	login0, unread0 := count(metrics.OpLogin), count(metrics.OpUnread)
+	c, got := s.login(uid, sn, tok, "alice")
+	defer c.Close()
+	if got != sn {
+		t.Fatalf("login of device %d answered device %d", sn, got)
+	}
+	// Frames are served once setup is done: the UNREAD answer comes after.
+	login := roundTripUnread(t, c, func() float64 { return count(metrics.OpLogin) }) - login0
+	return trips{login: login, unread: count(metrics.OpUnread) - unread0}
+}
+
+// roundTripUnread sends UNREAD, reads what is set before its answer with
+// read, and waits for the answer.
+func roundTripUnread(t *testing.T, c *client.Conn, read func() float64) float64 {
+	t.Helper()
+	if err := c.Send(ctx(t), xsync.Frame_UNREAD, &xsync.UnreadUL{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		cmd, _, err := c.Recv(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cmd == xsync.Frame_UNREAD {
+			return read()
+		}
+	}
+}
+
+// logSendTrips logs the round trips (of every operation) per 1:1
+// message sent over WebSocket to a recipient who is online, and checks
+// them against their bound.
+func logSendTrips(t *testing.T, s *server, reg *prometheus.Registry, from uint64, tok string, to uint64) {
+	t.Helper()
+	byOp := func() map[string]float64 {
+		n := map[string]float64{}
+		for _, op := range metrics.StoreOps {
+			n[op] = gateway.Gathered(t, reg, "imgate_store_round_trips_total", map[string]string{"op": op})
+		}
+		return n
+	}
+	sender := s.device(from, tok, "bob", false)
+	sender.settled(t)
+	const sends = 20
+	before := byOp()
+	for range sends {
+		sender.send(t, to, text(xsync.MessageBody_CHAT, "hello"))
+	}
+	after := byOp()
+	var total float64
+	each := map[string]float64{}
+	for op, n := range after {
+		if d := n - before[op]; d > 0 {
+			each[op] = d / sends
+			total += d / sends
+		}
+	}
+	t.Logf("store round trips per 1:1 send over WebSocket: %.1f %v (%v sends one after another)", total, each, sends)
+	// A send alone in its batch is one write transaction: BEGIN, the
+	// conversation's bump, the dedupe lookup, the ids, the insert, the
+	// sender's read position, COMMIT. Its checks are cached (the first
+	// send of the pair read them), and nothing else reads the store.
+	// Concurrent sends share the transaction (delivery's
+	// TestConcurrentSendsShareTransactions).
+	if each[metrics.OpSend] > 7 || total > 7.5 {
+		t.Errorf("a 1:1 send costs %.1f store round trips (%v), want at most 7 in its transaction and 7.5 in all", total, each)
+	}
+}

@@ -1,0 +1,115 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/imgate/imgate"
+)
+
+// loginRow is LoginState's one row: what a login needs of the user, the
+// device's columns prefixed with d_ (zero when there is no such device),
+// and the lists as JSON arrays.
+type loginRow struct {
+	Status       int    `db:"status"`
+	PasswordHash string `db:"password_hash"`
+	DSN          int64  `db:"d_sn"`
+	DGUID        string `db:"d_guid"`
+	DPlatform    int    `db:"d_platform"`
+	DUserAgent   string `db:"d_user_agent"`
+	DPushToken   string `db:"d_push_token"`
+	DNotifier    string `db:"d_notifier_name"`
+	DDeviceToken string `db:"d_device_token"`
+	DNoticeSeq   int64  `db:"d_notice_seq"`
+	DCreatedAt   int64  `db:"d_created_at"`
+	DLastLoginAt int64  `db:"d_last_login_at"`
+	Groups       string `db:"groups_json"`
+	Convs        string `db:"convs_json"`
+	LastNotice   int64  `db:"last_notice"`
+}
+
+// LoginState reads the user, the device, the user's groups and
+// conversations and the user's notice counter in one statement: a login
+// is then one round trip to the database, not five.
+func (s *Store) LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (imgate.LoginState, error) {
+	var row loginRow
+	var args []any
+	if convs {
+		args = convStatesArgs(appID, userID)
+	}
+	args = append(args, int64(sn), appID, userID)
+	if err := s.r.GetContext(ctx, &row, s.r.Rebind(s.loginStateQuery(convs)), args...); err != nil {
+		err = notFound(err, errUserNotFound(appID, userID))
+		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", userID, err)
+	}
+	st, err := row.state(appID, userID)
+	if err != nil {
+		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", userID, err)
+	}
+	return st, nil
+}
+
+// loginStateQuery is LoginState's statement. Its parameters are
+// convStatesArgs (with convs), then the device's SN, the app and the
+// user.
+func (s *Store) loginStateQuery(convs bool) string {
+	agg, arr := s.d.JSONAgg, s.d.JSONArray
+	var dev []string
+	for _, c := range columnNames(deviceColumns) {
+		if c == "app_id" || c == "user_id" {
+			continue
+		}
+		zero := "0"
+		if c == "guid" || c == "user_agent" || c == "push_token" || c == "notifier_name" || c == "device_token" {
+			zero = "''"
+		}
+		dev = append(dev, "COALESCE(d."+c+", "+zero+") AS d_"+c)
+	}
+	convsJSON := "'[]'"
+	if convs {
+		convsJSON = "COALESCE((SELECT " + agg + "(" + arr + "(x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id))" +
+			" FROM (" + convStatesQuery("") + ") x), '[]')"
+	}
+	return "SELECT u.status, u.password_hash, " + strings.Join(dev, ", ") + "," +
+		" COALESCE((SELECT " + agg + "(group_id) FROM group_members WHERE user_id = u.id" +
+		" AND group_id IN (SELECT id FROM groups WHERE app_id = u.app_id)), '[]') AS groups_json," +
+		" " + convsJSON + " AS convs_json," +
+		" COALESCE((SELECT last FROM notice_seqs WHERE app_id = u.app_id AND user_id = u.id), 0) AS last_notice" +
+		" FROM users u LEFT JOIN devices d ON d.app_id = u.app_id AND d.user_id = u.id AND d.sn = ?" +
+		" WHERE u.app_id = ? AND u.id = ?"
+}
+
+// state decodes the row.
+func (r loginRow) state(appID string, userID int64) (imgate.LoginState, error) {
+	st := imgate.LoginState{Status: imgate.UserStatus(r.Status), PasswordHash: r.PasswordHash, LastNotice: r.LastNotice}
+	if r.DSN != 0 {
+		st.Device = deviceRow{
+			AppID: appID, UserID: userID, SN: r.DSN, GUID: r.DGUID, Platform: r.DPlatform,
+			UserAgent: r.DUserAgent, PushToken: r.DPushToken, NotifierName: r.DNotifier,
+			DeviceToken: r.DDeviceToken, NoticeSeq: r.DNoticeSeq, CreatedAt: r.DCreatedAt, LastLoginAt: r.DLastLoginAt,
+		}.device()
+	}
+	if err := json.Unmarshal([]byte(r.Groups), &st.Groups); err != nil {
+		return imgate.LoginState{}, fmt.Errorf("groups: %w", err)
+	}
+	slices.Sort(st.Groups)
+	var convs [][7]int64
+	if err := json.Unmarshal([]byte(r.Convs), &convs); err != nil {
+		return imgate.LoginState{}, fmt.Errorf("conversations: %w", err)
+	}
+	st.Convs = make([]imgate.ConvState, len(convs))
+	for i, c := range convs {
+		k := convKey{app: appID, kind: imgate.ConvKind(c[0]), a: c[1], b: c[2]}
+		st.Convs[i] = imgate.ConvState{
+			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(userID)},
+			LastSeq: c[3], LastID: c[4], ReadSeq: c[5], ReadID: c[6],
+		}
+	}
+	// Newest message first, as Conversations.
+	slices.SortFunc(st.Convs, func(a, b imgate.ConvState) int { return cmp.Compare(b.LastID, a.LastID) })
+	return st, nil
+}
