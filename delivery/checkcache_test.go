@@ -11,8 +11,9 @@ import (
 )
 
 // TestCheckCache checks that a block takes effect on the next send when
-// it is made through this node's core, and within the TTL when made
-// elsewhere (straight on the store, as another node would).
+// it is made through the core, and within the TTL when no invalidation
+// announces it (straight on the store, as a change whose invalidation
+// was lost).
 func TestCheckCache(t *testing.T) {
 	c, gs, _, users := setup(t)
 	gs.release()
