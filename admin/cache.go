@@ -9,9 +9,9 @@ import (
 
 // ttlCache is a bounded map of what the store answered, each value
 // trusted for ttl after it was read. It spares the store the reads every
-// request repeats (its app, the user it acts as). A change made through
-// this node forgets the value at once; one made by another process is
-// seen within ttl.
+// request repeats (its app, the user it acts as). A change forgets the
+// value once its invalidation reaches this node; one whose invalidation
+// is lost (or that no invalidation announces) is seen within ttl.
 type ttlCache[K comparable, V any] struct {
 	ttl   time.Duration
 	max   int
@@ -83,5 +83,13 @@ func (c *ttlCache[K, V]) forget(k K) {
 	c.mu.Lock()
 	c.gen++
 	delete(c.entries, k)
+	c.mu.Unlock()
+}
+
+// forgetAll drops every value: changes may have been missed.
+func (c *ttlCache[K, V]) forgetAll() {
+	c.mu.Lock()
+	c.gen++
+	clear(c.entries)
 	c.mu.Unlock()
 }

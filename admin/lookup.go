@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
 )
 
 // Bounds of the lookup caches, in entries. Entries are small and of fixed
@@ -40,8 +41,9 @@ func (s *Server) app(ctx context.Context, id string) (imgate.App, error) {
 // userStatus returns the status of the user, CodeUserNotFound if the app
 // has none, for the requests that act as a user (the user_id header,
 // from_user_id) and need no more of it. Only users found are kept; a
-// status change or deletion through this node forgets the user at once
-// (usersForgetting), one made on another node is seen within the TTL.
+// status change or deletion forgets the user as soon as its invalidation
+// reaches this node (forgetUsers); the TTL bounds one whose invalidation
+// was lost.
 func (s *Server) userStatus(ctx context.Context, app string, id int64) (imgate.UserStatus, error) {
 	k := userKey{app, id}
 	st, gen, ok := s.users.get(k)
@@ -56,26 +58,16 @@ func (s *Server) userStatus(ctx context.Context, app string, id int64) (imgate.U
 	return u.Status, nil
 }
 
-// usersForgetting is the store the handlers write through: once a change
-// of users' status or a deletion returns, the user cache forgets them, so
-// that the next request of this node reads them again.
-type usersForgetting struct {
-	imgate.Store
-	users *ttlCache[userKey, imgate.UserStatus]
-}
-
-// SetUserStatus sets the users' status and forgets them.
-func (s usersForgetting) SetUserStatus(ctx context.Context, appID string, ids []int64, status imgate.UserStatus) error {
-	err := s.Store.SetUserStatus(ctx, appID, ids, status)
-	for _, id := range ids {
-		s.users.forget(userKey{appID, id})
+// forgetUsers drops the users an invalidation names from the user cache,
+// or every user if it names all: a status change or deletion, on this
+// node or another, is seen by the next request (see
+// delivery.Core.Invalidate).
+func (s *Server) forgetUsers(inv delivery.Invalidation) {
+	if inv.All {
+		s.users.forgetAll()
+		return
 	}
-	return err
-}
-
-// DeleteUser deletes the user and forgets it.
-func (s usersForgetting) DeleteUser(ctx context.Context, appID string, id int64) error {
-	err := s.Store.DeleteUser(ctx, appID, id)
-	s.users.forget(userKey{appID, id})
-	return err
+	for _, id := range inv.Users {
+		s.users.forget(userKey{inv.App, id})
+	}
 }

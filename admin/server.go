@@ -37,8 +37,10 @@ type Config struct {
 	Version string
 	// CacheTTL is how long an app, and the existence of a user that a
 	// request acts as (the user_id header, from_user_id), are trusted
-	// without asking the store again. Changes made through this server
-	// take effect at once; those made by another process within CacheTTL.
+	// without asking the store again. A user's status change or deletion
+	// is seen once its invalidation reaches this node (at once when made
+	// here, within milliseconds on another node over Redis); CacheTTL
+	// bounds one whose invalidation was lost, and an app's change.
 	// Default 1 minute; imgate serve passes --token-cache-ttl, as a token
 	// of a deleted user is trusted as long.
 	CacheTTL time.Duration
@@ -107,7 +109,8 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, sessions Sessions
 	s := &Server{cfg: cfg, core: core, tokens: tokens, sessions: sessions, log: logger, router: mux.NewRouter(), exact: map[routeKey]http.Handler{}}
 	s.apps = newTTLCache[string, imgate.App](cfg.CacheTTL, maxCachedApps, time.Now, cfg.Metrics.Cache("app"))
 	s.users = newTTLCache[userKey, imgate.UserStatus](cfg.CacheTTL, maxCachedUsers, time.Now, cfg.Metrics.Cache("user"))
-	s.store = usersForgetting{Store: core.Notifying(core.Store()), users: s.users}
+	s.store = core.Notifying(core.Store())
+	core.OnInvalidation(s.forgetUsers)
 	s.bg.ctx, s.bg.stop = context.WithCancel(context.Background())
 	s.router.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()

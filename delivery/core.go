@@ -35,9 +35,13 @@ type Config struct {
 	MaxMessageBytes int
 	// CheckCacheTTL is how long a sender's passed check of a conversation
 	// (the peer exists and has not blocked the sender; the sender is a
-	// member, not muted) is trusted without reading the store again.
-	// Changes made through this node clear it at once; changes made on
-	// other nodes take effect within it. Default 1s; negative: no cache.
+	// member, not muted) is trusted without reading the store again. A
+	// roster, group or user change drops the passes it concerns on every
+	// node as soon as its invalidation arrives (see Invalidate); the TTL
+	// bounds how long a pass outlives a change whose invalidation Redis
+	// lost without the receiving node noticing. While the bus is not
+	// ready, and on a bus that carries no invalidations, passes are
+	// trusted for 1s at most. Default 1 minute; negative: no cache.
 	CheckCacheTTL time.Duration
 	// Metrics counts what the core stores; nil counts into the void.
 	Metrics *metrics.Metrics
@@ -63,7 +67,7 @@ func (c Config) withDefaults() Config {
 		c.Metrics = metrics.New(nil)
 	}
 	if c.CheckCacheTTL == 0 {
-		c.CheckCacheTTL = time.Second
+		c.CheckCacheTTL = time.Minute
 	}
 	return c
 }
@@ -78,8 +82,10 @@ type Core struct {
 	now   func() time.Time
 
 	checks     *checkCache
-	queues     []chan *request // one per writer; a conversation always goes to the same one
-	published  []chan []*Event // one per writer: its commits' events, in commit order
+	invalMu    sync.RWMutex
+	invalFns   []func(Invalidation) // see OnInvalidation
+	queues     []chan *request      // one per writer; a conversation always goes to the same one
+	published  []chan []*Event      // one per writer: its commits' events, in commit order
 	stop       chan struct{}
 	closeOnce  sync.Once
 	wg         sync.WaitGroup // the writers
@@ -105,7 +111,10 @@ type result struct {
 // it.
 func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{}), finished: make(chan struct{})}
-	c.checks = newCheckCache(c.cfg.CheckCacheTTL)
+	c.checks = c.newCheckCache()
+	if inv, ok := bus.(Invalidator); ok {
+		inv.OnInvalidation(c.received)
+	}
 	c.queues = make([]chan *request, c.cfg.Writers)
 	c.published = make([]chan []*Event, c.cfg.Writers)
 	for i := range c.queues {
@@ -124,6 +133,18 @@ func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 		}()
 	}
 	return c
+}
+
+// newCheckCache is the check cache for the core's bus: trusted for the
+// TTL while the bus delivers invalidations, for the short TTL while it is
+// not ready or if it never does.
+func (c *Core) newCheckCache() *checkCache {
+	ttl := c.cfg.CheckCacheTTL
+	if !invalidationsDelivered(c.bus) {
+		ttl = min(ttl, checkCacheDegradedTTL)
+	}
+	degraded := func() bool { return c.bus.Ready(context.Background()) != nil }
+	return newCheckCache(ttl, degraded, c.cfg.Metrics.Cache("send_check"))
 }
 
 // publishQueue bounds the committed batches whose events wait for their

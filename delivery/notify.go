@@ -9,7 +9,9 @@ import (
 
 // Notifying wraps a store so that, once a roster or group change that
 // wrote notices commits, the notices' recipients are told on the bus to
-// fetch them. The REST API writes through it.
+// fetch them; and so that every roster, group or user change invalidates
+// what the caches of every node hold of the users and groups it touched
+// (see Invalidate). The REST API writes through it.
 func (c *Core) Notifying(st imgate.Store) imgate.Store { return &notifyingStore{Store: st, core: c} }
 
 type notifyingStore struct {
@@ -30,10 +32,10 @@ func (r *recipients) add(ns []imgate.Notice) {
 	}
 }
 
-// announce publishes the collected recipients after a commit.
-func (s *notifyingStore) announce(ctx context.Context, r *recipients, err error) {
-	// Whatever the change, the send checks read it again.
-	s.core.checks.reset()
+// announce invalidates what the change touched, then publishes the
+// collected recipients after a commit.
+func (s *notifyingStore) announce(ctx context.Context, r *recipients, inv Invalidation, err error) {
+	s.invalidate(ctx, inv, err)
 	if err != nil || len(r.users) == 0 {
 		return
 	}
@@ -42,13 +44,23 @@ func (s *notifyingStore) announce(ctx context.Context, r *recipients, err error)
 	s.core.publish(ctx, &Event{Kind: Notices, App: r.app, Users: users})
 }
 
+// invalidate invalidates what a change touched unless it was refused: a
+// refusal (an imgate.Error) commits nothing, while another error may
+// come after a commit whose answer was lost.
+func (s *notifyingStore) invalidate(ctx context.Context, inv Invalidation, err error) {
+	if err != nil && imgate.ErrorCode(err) != imgate.CodeStore {
+		return
+	}
+	s.core.Invalidate(ctx, inv)
+}
+
 func (s *notifyingStore) Roster(ctx context.Context, appID string, a, b int64, fn func(imgate.RosterTx) error) error {
 	r := &recipients{app: appID}
 	err := s.Store.Roster(ctx, appID, a, b, func(tx imgate.RosterTx) error {
 		r.users = r.users[:0] // a retried transaction starts over
 		return fn(rosterTx{tx, r})
 	})
-	s.announce(ctx, r, err)
+	s.announce(ctx, r, Invalidation{App: appID, Users: []int64{a, b}}, err)
 	return err
 }
 
@@ -58,7 +70,8 @@ func (s *notifyingStore) CreateGroup(ctx context.Context, g imgate.Group, fn fun
 		r.users = r.users[:0]
 		return fn(groupTx{tx, r})
 	})
-	s.announce(ctx, r, err)
+	// A new group has no passes to drop: refusals are not cached.
+	s.announce(ctx, r, Invalidation{}, err)
 	return out, err
 }
 
@@ -68,21 +81,21 @@ func (s *notifyingStore) UpdateGroup(ctx context.Context, appID string, groupID 
 		r.users = r.users[:0]
 		return fn(groupTx{tx, r})
 	})
-	s.announce(ctx, r, err)
+	s.announce(ctx, r, Invalidation{App: appID, Groups: []int64{groupID}}, err)
 	return err
 }
 
 // SetUserStatus changes users' status; sends to them are checked again.
 func (s *notifyingStore) SetUserStatus(ctx context.Context, appID string, ids []int64, status imgate.UserStatus) error {
 	err := s.Store.SetUserStatus(ctx, appID, ids, status)
-	s.core.checks.reset()
+	s.invalidate(ctx, Invalidation{App: appID, Users: ids}, err)
 	return err
 }
 
 // DeleteUser deletes a user; sends to it are checked again.
 func (s *notifyingStore) DeleteUser(ctx context.Context, appID string, id int64) error {
 	err := s.Store.DeleteUser(ctx, appID, id)
-	s.core.checks.reset()
+	s.invalidate(ctx, Invalidation{App: appID, Users: []int64{id}}, err)
 	return err
 }
 

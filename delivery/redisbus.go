@@ -105,6 +105,10 @@ type RedisBus struct {
 	// channel, or sharded one per shard subscription connection.
 	probes  sync.Map
 	lastErr atomic.Value // error string of the last publish failure, "" when fine
+	// onInval applies invalidations from other nodes (see
+	// OnInvalidation); nil until the core sets it.
+	onInval atomic.Pointer[func(Invalidation)]
+	inval   invalOutbox
 
 	published, publishErrors, received, dropped, resubscribed atomic.Int64
 
@@ -142,7 +146,12 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 			b.work(ch)
 		}()
 	}
-	b.wg.Add(3)
+	b.inval.wake = make(chan struct{}, 1)
+	b.wg.Add(4)
+	go func() {
+		defer b.wg.Done()
+		b.invalLoop()
+	}()
 	go func() {
 		defer b.wg.Done()
 		b.publishLoop()
@@ -158,6 +167,7 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 	// The probe channel; sharded, it only keeps a subscription (and so
 	// its shard's probe) up while the node has no sessions.
 	b.Subscribe(Topic{App: "", ID: -1})
+	b.subscribeChannel(b.invalChannel())
 	return b, nil
 }
 
@@ -256,7 +266,7 @@ func (b *RedisBus) publishLoop() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		b.flush(ctx, b.fill(first))
+		_ = b.flush(ctx, b.fill(first)) // counted and logged; devices sync
 		cancel()
 	}
 }
@@ -280,7 +290,7 @@ func (b *RedisBus) drainQueue() {
 				b.dropped.Add(int64(len(batch)))
 				continue
 			}
-			b.flush(ctx, batch)
+			_ = b.flush(ctx, batch)
 		default:
 			return
 		}
@@ -301,7 +311,9 @@ func (b *RedisBus) fill(first pubItem) []pubItem {
 	return batch
 }
 
-func (b *RedisBus) flush(ctx context.Context, batch []pubItem) {
+// flush publishes a batch in one pipeline; a failure is counted, logged
+// once until publishing works again, and returned.
+func (b *RedisBus) flush(ctx context.Context, batch []pubItem) error {
 	pipe := b.client.Pipeline()
 	n := 0
 	for _, it := range batch {
@@ -319,17 +331,19 @@ func (b *RedisBus) flush(ctx context.Context, batch []pubItem) {
 		if b.lastErr.Swap(err.Error()) == "" {
 			b.log.Warn("bus publish failed; devices on other nodes will sync", "err", err)
 		}
-		return
+		return fmt.Errorf("delivery: publish %d messages: %w", n, err)
 	}
 	b.published.Add(int64(n))
 	b.lastErr.Store("")
+	return nil
 }
 
 // Subscribe adds the node's interest in a topic; the first interest
 // subscribes its channel. It never waits on Redis: subscriptions are made
 // in order by the bus's own goroutine.
-func (b *RedisBus) Subscribe(t Topic) {
-	ch := b.channel(t)
+func (b *RedisBus) Subscribe(t Topic) { b.subscribeChannel(b.channel(t)) }
+
+func (b *RedisBus) subscribeChannel(ch string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -571,8 +585,13 @@ func (b *RedisBus) remake() {
 	})
 }
 
+// resync tells the caches and the router that events and invalidations
+// may have been lost.
 func (b *RedisBus) resync() {
 	b.resubscribed.Add(1)
+	if fn := b.onInval.Load(); fn != nil {
+		(*fn)(Invalidation{All: true})
+	}
 	if b.router != nil {
 		b.router.Resync()
 	}
@@ -615,6 +634,10 @@ func (b *RedisBus) dispatch(m *redis.Message) {
 		return
 	}
 	b.received.Add(1)
+	if m.Channel == b.invalChannel() {
+		b.invalidated(m.Payload)
+		return
+	}
 	h := fnv.New32a()
 	h.Write([]byte(m.Channel))
 	select {

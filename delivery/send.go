@@ -51,11 +51,11 @@ func (c *Core) Send(ctx context.Context, from Sender, msgs []imgate.Message) ([]
 			continue
 		}
 		k := checkKey{app: from.App, user: from.User, admin: from.Admin, conv: conv}
-		if !c.checks.passed(k, now) {
+		if gen, ok := c.checks.passed(k, now); !ok {
 			if err := c.check(ctx, from, conv); err != nil {
 				return nil, nil, err
 			}
-			c.checks.pass(k, now)
+			c.checks.pass(k, now, gen)
 		}
 		checked[conv] = true
 	}

@@ -11,7 +11,7 @@ type CacheCounters struct {
 func newCacheLookups() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "imgate_cache_lookups_total",
-		Help: "Lookups in an in-memory cache that spares the store a read, by cache (app, user, token) and result (hit: answered from memory; miss: read from the store).",
+		Help: "Lookups in an in-memory cache that spares the store a read, by cache (app, user, token, send_check) and result (hit: answered from memory; miss: read from the store).",
 	}, []string{"cache", "result"})
 }
 

@@ -105,7 +105,8 @@ type Metrics struct {
 	httpDuration *prometheus.HistogramVec
 	cacheLookups *prometheus.CounterVec
 
-	delivery deliveryCounters
+	delivery      deliveryCounters
+	invalidations invalidationCounters
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -206,6 +207,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}, []string{"version", "revision", "goversion"})
 	buildInfo.WithLabelValues(build()).Set(1)
 	m.delivery = newDeliveryCounters(m)
+	m.invalidations = newInvalidationCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

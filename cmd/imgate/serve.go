@@ -78,7 +78,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
 	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
 	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 0, "transactions storing messages at once; 0: 1 on the embedded store, 2 on Postgres")
-	fs.durationVar(&d.CheckCacheTTL, "send-check-cache", "IMGATE_SEND_CHECK_CACHE", time.Second, "how long a passed send check (peer exists, not blocked; member, not muted) is trusted; changes on other nodes take effect within it; negative: none")
+	fs.durationVar(&d.CheckCacheTTL, "send-check-cache", "IMGATE_SEND_CHECK_CACHE", time.Minute, "longest a passed send check (peer exists, not blocked; member, not muted) is trusted; a change drops it on every node when its invalidation arrives, this bounds one Redis lost; 1s at most while the bus is degraded; negative: none")
 	rc := &c.redis
 	fs.StringVar(&rc.url, "redis", e.getenv("IMGATE_REDIS"), "Redis URL (redis://host:6379/0); set it to run several nodes as one (env IMGATE_REDIS)")
 	fs.boolVar(&rc.cluster, "redis-cluster", "IMGATE_REDIS_CLUSTER", "--redis names a Redis Cluster (redis://host1:port?addr=host2:port&addr=…); the bus uses sharded pub/sub")
