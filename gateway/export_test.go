@@ -50,6 +50,18 @@ func Queued(s *Server) int {
 	return n
 }
 
+// Unwritten counts the frames of every session not written yet: queued,
+// or taken by a write still in progress.
+func Unwritten(s *Server) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for sess := range s.live {
+		n += int(sess.w.queued.Load() - sess.w.wrote.Load())
+	}
+	return n
+}
+
 // Gathered reads a counter's or histogram's count from the registry.
 func Gathered(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()

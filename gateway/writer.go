@@ -98,6 +98,7 @@ type writer struct {
 
 	written atomic.Int64 // the Seq of the last notice written
 	wrote   atomic.Int64 // queued messages written so far, merged or not
+	queued  atomic.Int64 // messages ever queued: queued - wrote are unwritten
 }
 
 // noticeWritten is the Seq of the last notice written to the client.
@@ -127,6 +128,7 @@ func (w *writer) enqueue(m outMsg) bool {
 	}
 	w.queue = append(w.queue, m)
 	w.bytes += len(m.data)
+	w.queued.Add(1)
 	start := !w.running
 	w.running = true
 	w.mu.Unlock()
