@@ -12,11 +12,19 @@ import (
 // sent it: at login the cursor starts at the user's read position. A
 // cursor byRead has no id for that position: the session pulls from the
 // read position until it has sent more.
+//
+// heard is the highest Seq of the conversation the session was told of
+// (pushed, noticed, or at login its last): the window answers a pull
+// only if it has seen that far.
 type cursor struct {
 	seq, id int64
 	base    int64
 	byRead  bool
+	heard   int64
 }
+
+// hear notes that the conversation has messages through seq.
+func (c *cursor) hear(seq int64) { c.heard = max(c.heard, seq) }
 
 // sent tells whether the session queued the message of Seq seq itself.
 func (c *cursor) sent(seq int64) bool { return seq > c.base && seq <= c.seq }
@@ -78,6 +86,8 @@ func (h *Hub) Deliver(e *delivery.Event) {
 		}
 	case delivery.Stored:
 		h.deliverStored(e)
+	case delivery.Hides:
+		h.deliverHides(e)
 	default:
 		h.deliverNow(e)
 	}
@@ -85,8 +95,17 @@ func (h *Hub) Deliver(e *delivery.Event) {
 
 // deliverNow pushes an event to the sessions of its recipients.
 func (h *Hub) deliverNow(e *delivery.Event) {
+	if e.Kind == delivery.Stored {
+		// Before the sessions: one the event finds behind pulls, and the
+		// window must hold what its NOTICE is about.
+		h.window.Load().feed(e)
+	}
+	hides := e.Kind == delivery.Live && deletes(e)
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {
+		if hides {
+			s.unsure(e.ConvFor(s.user))
+		}
 		if e.FromDevice != 0 && s.user == e.From && s.sn == e.FromDevice {
 			// The sending device has its answer; its cursor moves past
 			// the event here, in the conversation's order, so that the
@@ -149,6 +168,7 @@ func (s *session) push(e *delivery.Event, f *frames) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
+	c.hear(e.LastSeq)
 	switch {
 	case e.LastSeq <= c.seq:
 		// Sent already, by a pull that saw it committed.
@@ -181,6 +201,7 @@ func (s *session) replayLocked(e *delivery.Event) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
+	c.hear(e.LastSeq)
 	if e.FirstSeq > c.seq+1 {
 		s.noticeLocked(conv, metrics.NoticeLogin)
 		return
@@ -235,7 +256,11 @@ func (s *session) advanceLocked(conv imgate.Conv, first, last, id int64) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
-	if c != nil && c.seq+1 == first {
+	if c == nil {
+		return
+	}
+	c.hear(last)
+	if c.seq+1 == first {
 		c.seq, c.id, c.byRead = last, id, false
 	}
 }

@@ -1,0 +1,398 @@
+package gateway
+
+import (
+	"container/list"
+	"slices"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/gateway/xsync"
+	"github.com/imgate/imgate/metrics"
+)
+
+// The window keeps the newest messages of each conversation this node
+// delivers, from the Stored events the hub receives (its own commits and
+// the bus's), so that a pull that starts inside it is answered without
+// the store. What it holds of a conversation is one run of consecutive
+// Seqs ending at the last the node saw, as the messages were when that
+// last one was stored:
+//
+//   - an event that does not continue the run starts it again from that
+//     event (a gap: the node missed one, or has not received it yet), is
+//     put before the run if it is the one just before (the late one), or
+//     is ignored when older (a copy on another channel, a late one);
+//   - an event that carries an OPER message (recall, append, replace:
+//     they change an earlier message) empties the run: the changed
+//     message is older than the OPER, so no run that continues from here
+//     holds it;
+//   - a Resync (the bus lost events) empties every run.
+//
+// That is the conversation's stream. What a user sees of it can differ
+// (hidden, cleared, before a join): the session decides whether its
+// user's view equals the stream for a range (window eligibility in
+// session.windowFromLocked), and whether the window has heard of all the
+// session has (cursor.heard).
+type window struct {
+	max     int64
+	lookups metrics.CacheCounters
+
+	mu    sync.Mutex
+	bytes int64
+	gen   uint64 // counts Resyncs: sessions set up before one trust no window
+	convs map[windowKey]*convWindow
+	lru   list.List // of *convWindow, least recently fed first
+}
+
+// windowConvMax bounds the messages kept of one conversation: a few pull
+// pages, so that one busy group does not take the whole budget.
+const windowConvMax = 4 * syncPage
+
+// Estimated memory of what the window holds beyond the metas' encoded
+// sizes: a recent and its Meta's structs; a conversation's entry, map
+// slot and list element.
+const (
+	recentOverhead = 192
+	convOverhead   = 256
+)
+
+// windowKey names a conversation across apps, the same from both sides
+// of a chat.
+type windowKey struct {
+	app  string
+	kind imgate.ConvKind
+	a, b int64
+}
+
+func windowKeyOf(app string, user int64, conv imgate.Conv) windowKey {
+	if conv.Kind == imgate.ConvGroup {
+		return windowKey{app: app, kind: conv.Kind, a: conv.Peer}
+	}
+	return windowKey{app: app, kind: conv.Kind, a: min(user, conv.Peer), b: max(user, conv.Peer)}
+}
+
+// recent is one message of a forward pull: from the window, or from the
+// store (recentOf).
+type recent struct {
+	seq, id, at int64 // at: unix nanoseconds
+	meta        *xsync.Meta
+	size        int64
+}
+
+func recentOf(m imgate.Message) recent {
+	return recent{seq: m.Seq, id: m.ID, at: m.At.UnixNano(), meta: delivery.MetaOf(m)}
+}
+
+// convWindow is what the window holds of one conversation: entries, of
+// Seqs next-len(entries) to next-1. An empty one still bounds what is
+// new.
+type convWindow struct {
+	key     windowKey
+	entries []recent
+	next    int64 // the Seq after the last the node saw
+	bytes   int64
+	elem    *list.Element
+}
+
+func (c *convWindow) first() int64 { return c.next - int64(len(c.entries)) }
+
+// newWindow returns a window holding up to max bytes; nil (no window)
+// when max is not positive.
+func newWindow(max int64, m *metrics.Metrics) *window {
+	if max <= 0 {
+		return nil
+	}
+	return &window{max: max, lookups: m.Cache("window"), convs: map[windowKey]*convWindow{}}
+}
+
+// feed takes a Stored event in.
+func (w *window) feed(e *delivery.Event) {
+	if w == nil || e.LastSeq < e.FirstSeq || e.FirstSeq <= 0 {
+		return
+	}
+	add, plain := recentsOf(e)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.convLocked(windowKeyOf(e.App, e.From, e.Conv))
+	switch {
+	case plain && len(c.entries) > 0 && e.LastSeq == c.first()-1:
+		// The one before the run, late (it came on another stream than
+		// its successor): the run holds no OPER that could have changed
+		// it, so it extends the run back.
+		if len(c.entries)+len(add) <= windowConvMax {
+			w.prependLocked(c, add)
+		}
+		return
+	case e.LastSeq < c.next:
+		// Held or older: an older event changes nothing the window holds
+		// (changes come as later Seqs).
+		return
+	case !plain || e.FirstSeq < c.next:
+		// A change of an earlier message, or an event partly held:
+		// start over after it.
+		w.dropLocked(c, len(c.entries))
+	case e.FirstSeq > c.next:
+		// A gap: the node missed a message; the run starts here.
+		w.dropLocked(c, len(c.entries))
+		w.appendLocked(c, add)
+	default:
+		w.appendLocked(c, add)
+	}
+	c.next = e.LastSeq + 1
+	if n := len(c.entries) - windowConvMax; n > 0 {
+		w.dropLocked(c, n)
+	}
+	w.evictLocked(c)
+}
+
+// recentsOf reads a Stored event's messages; plain is false when one is
+// an OPER (it changes another) or the event's metas do not match its
+// Seqs.
+func recentsOf(e *delivery.Event) (out []recent, plain bool) {
+	if int64(len(e.Metas)) != e.LastSeq-e.FirstSeq+1 {
+		return nil, false
+	}
+	out = make([]recent, len(e.Metas))
+	for i, m := range e.Metas {
+		var body xsync.MessageBody
+		if proto.Unmarshal(m.Payload, &body) != nil || body.Type == xsync.MessageBody_OPER {
+			return nil, false
+		}
+		out[i] = recent{
+			seq: e.FirstSeq + int64(i), id: int64(m.Id), at: int64(m.Timestamp) * 1e6, meta: m,
+			size: int64(proto.Size(m)) + recentOverhead,
+		}
+	}
+	return out, true
+}
+
+// convLocked returns the conversation's entry, made if new, as the most
+// recently fed. w.mu is held.
+func (w *window) convLocked(k windowKey) *convWindow {
+	c := w.convs[k]
+	if c == nil {
+		c = &convWindow{key: k, bytes: convOverhead}
+		c.elem = w.lru.PushBack(c)
+		w.convs[k] = c
+		w.bytes += c.bytes
+		return c
+	}
+	w.lru.MoveToBack(c.elem)
+	return c
+}
+
+func (w *window) appendLocked(c *convWindow, add []recent) {
+	for _, r := range add {
+		c.bytes += r.size
+		w.bytes += r.size
+	}
+	c.entries = append(c.entries, add...)
+}
+
+func (w *window) prependLocked(c *convWindow, add []recent) {
+	for _, r := range add {
+		c.bytes += r.size
+		w.bytes += r.size
+	}
+	c.entries = append(add, c.entries...)
+	w.evictLocked(c)
+}
+
+// dropLocked forgets the oldest n messages of c; the rest stay a run.
+func (w *window) dropLocked(c *convWindow, n int) {
+	for _, r := range c.entries[:n] {
+		c.bytes -= r.size
+		w.bytes -= r.size
+	}
+	c.entries = slices.Delete(c.entries, 0, n)
+	if len(c.entries) == 0 {
+		c.entries = nil // let a long run's array go
+	}
+}
+
+// evictLocked forgets the least recently fed conversations until the
+// window is within its budget, then the oldest messages of keep, the one
+// just fed.
+func (w *window) evictLocked(keep *convWindow) {
+	for w.bytes > w.max {
+		c := w.lru.Front().Value.(*convWindow)
+		if c == keep {
+			if len(c.entries) == 0 {
+				return
+			}
+			w.dropLocked(c, max(len(c.entries)/2, 1))
+			continue
+		}
+		w.removeLocked(c)
+	}
+}
+
+func (w *window) removeLocked(c *convWindow) {
+	w.bytes -= c.bytes
+	w.lru.Remove(c.elem)
+	delete(w.convs, c.key)
+}
+
+// clear forgets everything: the bus may have lost events (Resync), and
+// sessions set up before stop trusting the window for good.
+func (w *window) clear() {
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.convs = map[windowKey]*convWindow{}
+	w.lru.Init()
+	w.bytes = 0
+	w.gen++
+}
+
+// generation counts the clears so far.
+func (w *window) generation() uint64 {
+	if w == nil {
+		return 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gen
+}
+
+// windowRead is where a forward pull starts: after the message of Seq
+// seq (a cursor's), or, when byID, after the message id (a client's key).
+// heard is the highest Seq the session was told of: the window answers
+// only if it has seen that far, so that its answer covers the NOTICE
+// that made the client pull.
+type windowRead struct {
+	seq, id int64
+	byID    bool
+	heard   int64
+}
+
+// read returns the conversation's messages after r, at most limit, or
+// false when the window does not hold them from there.
+func (w *window) read(k windowKey, r windowRead, limit int) ([]recent, bool) {
+	if w == nil {
+		return nil, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.convs[k]
+	start := -1
+	if c != nil && c.next-1 >= r.heard {
+		start = c.startOf(r)
+	}
+	if start < 0 {
+		w.lookups.Misses.Inc()
+		return nil, false
+	}
+	w.lookups.Hits.Inc()
+	end := min(start+limit, len(c.entries))
+	return slices.Clone(c.entries[start:end]), true
+}
+
+// startOf is the index of the first entry after r, or -1 if the run
+// does not reach back to r.
+func (c *convWindow) startOf(r windowRead) int {
+	if !r.byID {
+		if r.seq < c.first()-1 || r.seq >= c.next {
+			return -1
+		}
+		return int(r.seq - c.first() + 1)
+	}
+	n := len(c.entries)
+	if n == 0 || r.id < c.entries[0].id || r.id > c.entries[n-1].id {
+		return -1
+	}
+	// Ids increase with Seqs within a conversation.
+	i, _ := slices.BinarySearchFunc(c.entries, r.id, func(e recent, id int64) int {
+		if e.id <= id {
+			return -1
+		}
+		return 1
+	})
+	return i
+}
+
+// stats is the window's size, for metrics.
+func (w *window) stats() metrics.WindowStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return metrics.WindowStats{Bytes: w.bytes, Conversations: int64(len(w.convs))}
+}
+
+// The sessions' side: when a user's view of a conversation provably
+// equals its stream.
+
+// primeWindowLocked notes, at setup, where the window may start to
+// answer the session's pulls: after each conversation's last message at
+// login. What came before may be hidden from the user (hidden, cleared,
+// before a join) in ways only the store knows; what comes after can be
+// hidden only by a change the session hears of (unsure), since the
+// session was registered for its user's events before the store was
+// read. s.mu is held.
+func (s *session) primeWindowLocked(convs []imgate.ConvState) {
+	for _, c := range convs {
+		s.winFrom[c.Conv] = c.LastSeq
+		if cur := s.cursors[c.Conv]; cur != nil {
+			cur.hear(c.LastSeq)
+		}
+	}
+	for g := range s.groups {
+		// Groups without messages yet: all of them is after the join.
+		if conv := (imgate.Conv{Kind: imgate.ConvGroup, Peer: g}); s.cursors[conv] != nil {
+			if _, ok := s.winFrom[conv]; !ok {
+				s.winFrom[conv] = 0
+			}
+		}
+	}
+}
+
+// windowFromLocked is the Seq after which the window may answer the
+// session's pulls of conv, or false when the session cannot tell that
+// its user sees the conversation's stream there: before setup loaded
+// the conversations, after a Resync (events about hides may be lost),
+// after a hide or clear it heard of, and in a group it joined (or that
+// changed) since login. A chat the session has no mark for began after
+// login. s.mu is held.
+func (s *session) windowFromLocked(conv imgate.Conv) (int64, bool) {
+	if !s.primed || s.unsureOf[conv] || s.winGen != s.srv.hub.window.Load().generation() {
+		return 0, false
+	}
+	from, ok := s.winFrom[conv]
+	if !ok && conv.Kind == imgate.ConvChat {
+		return 0, true
+	}
+	return from, ok
+}
+
+// unsure stops the window from answering the session's pulls of conv:
+// what its user sees of it changed.
+func (s *session) unsure(conv imgate.Conv) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unsureOf[conv] = true
+}
+
+// deliverHides passes a Hides event to the sessions of its users.
+func (h *Hub) deliverHides(e *delivery.Event) {
+	for _, u := range e.Users {
+		for _, s := range h.sessions(e.App, u) {
+			s.unsure(e.ConvFor(s.user))
+		}
+	}
+}
+
+// deletes tells whether a Live event hides a message from its user (the
+// DELETE operation).
+func deletes(e *delivery.Event) bool {
+	for _, m := range e.Metas {
+		var body xsync.MessageBody
+		if proto.Unmarshal(m.Payload, &body) == nil && body.Type == xsync.MessageBody_OPER &&
+			body.Operation.GetType() == xsync.MessageOperation_DELETE {
+			return true
+		}
+	}
+	return false
+}
