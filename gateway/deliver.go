@@ -15,7 +15,7 @@ import (
 //
 // heard is the highest Seq of the conversation the session was told of
 // (pushed, noticed, or at login its last): the window answers a pull
-// only if it has seen that far.
+// only through there.
 type cursor struct {
 	seq, id int64
 	base    int64
@@ -85,6 +85,9 @@ func (h *Hub) Deliver(e *delivery.Event) {
 			h.kick(e.App, e.Kick)
 		}
 	case delivery.Stored:
+		// As it comes, even if held for the ones before it: a session
+		// told of a later one pulls, and finds the window complete.
+		h.window.Load().feed(e)
 		h.deliverStored(e)
 	case delivery.Hides:
 		h.deliverHides(e)
@@ -95,11 +98,6 @@ func (h *Hub) Deliver(e *delivery.Event) {
 
 // deliverNow pushes an event to the sessions of its recipients.
 func (h *Hub) deliverNow(e *delivery.Event) {
-	if e.Kind == delivery.Stored {
-		// Before the sessions: one the event finds behind pulls, and the
-		// window must hold what its NOTICE is about.
-		h.window.Load().feed(e)
-	}
 	hides := e.Kind == delivery.Live && deletes(e)
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {

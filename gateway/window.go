@@ -16,25 +16,28 @@ import (
 // The window keeps the newest messages of each conversation this node
 // delivers, from the Stored events the hub receives (its own commits and
 // the bus's), so that a pull that starts inside it is answered without
-// the store. What it holds of a conversation is one run of consecutive
-// Seqs ending at the last the node saw, as the messages were when that
-// last one was stored:
+// the store.
 //
-//   - an event that does not continue the run starts it again from that
-//     event (a gap: the node missed one, or has not received it yet), is
-//     put before the run if it is the one just before (the late one), or
-//     is ignored when older (a copy on another channel, a late one);
-//   - an event that carries an OPER message (recall, append, replace:
-//     they change an earlier message) empties the run: the changed
-//     message is older than the OPER, so no run that continues from here
-//     holds it;
-//   - a Resync (the bus lost events) empties every run.
+// What it holds of a conversation are messages by Seq, as they were
+// stored, with gaps where the node has not seen one (yet: the streams of
+// a conversation, this node's commits and each bus channel, interleave),
+// above a floor: the Seq of the last OPER message seen (recall, append,
+// replace), since an OPER changes a message older than itself. Events at
+// or below the floor are refused, so a late copy of a changed message is
+// never taken back. A Resync (the bus lost events) empties the window.
 //
-// That is the conversation's stream. What a user sees of it can differ
+// A pull is answered only if the session has heard of messages after
+// the pull's start (a NOTICE made the device pull; a pull of its own, or
+// one after an event the node never received, goes to the store), and
+// the window holds every Seq from the one after the start through the
+// last the session heard of, with no gap. The answer is that run, as
+// far as it goes without a gap: it holds no OPER, so its messages are as
+// the store has them except for changes stored after it, which reach the
+// device as the events that follow (the cursor continues from the run's
+// end). What a user sees of a conversation can differ from its stream
 // (hidden, cleared, before a join): the session decides whether its
-// user's view equals the stream for a range (window eligibility in
-// session.windowFromLocked), and whether the window has heard of all the
-// session has (cursor.heard).
+// user's view equals the stream from the pull's start
+// (session.windowFromLocked).
 type window struct {
 	max     int64
 	lookups metrics.CacheCounters
@@ -85,18 +88,14 @@ func recentOf(m imgate.Message) recent {
 	return recent{seq: m.Seq, id: m.ID, at: m.At.UnixNano(), meta: delivery.MetaOf(m)}
 }
 
-// convWindow is what the window holds of one conversation: entries, of
-// Seqs next-len(entries) to next-1. An empty one still bounds what is
-// new.
+// convWindow is what the window holds of one conversation.
 type convWindow struct {
 	key     windowKey
-	entries []recent
-	next    int64 // the Seq after the last the node saw
+	entries []recent // by Seq, each above floor
+	floor   int64    // the Seq of the last OPER seen
 	bytes   int64
 	elem    *list.Element
 }
-
-func (c *convWindow) first() int64 { return c.next - int64(len(c.entries)) }
 
 // newWindow returns a window holding up to max bytes; nil (no window)
 // when max is not positive.
@@ -116,36 +115,25 @@ func (w *window) feed(e *delivery.Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := w.convLocked(windowKeyOf(e.App, e.From, e.Conv))
-	switch {
-	case plain && len(c.entries) > 0 && e.LastSeq == c.first()-1:
-		// The one before the run, late (it came on another stream than
-		// its successor): the run holds no OPER that could have changed
-		// it, so it extends the run back.
-		if len(c.entries)+len(add) <= windowConvMax {
-			w.prependLocked(c, add)
-		}
+	if !plain {
+		// An OPER changed a message before it: forget those.
+		c.floor = max(c.floor, e.LastSeq)
+		n, _ := slices.BinarySearchFunc(c.entries, c.floor+1, bySeq)
+		w.dropLocked(c, n)
 		return
-	case e.LastSeq < c.next:
-		// Held or older: an older event changes nothing the window holds
-		// (changes come as later Seqs).
-		return
-	case !plain || e.FirstSeq < c.next:
-		// A change of an earlier message, or an event partly held:
-		// start over after it.
-		w.dropLocked(c, len(c.entries))
-	case e.FirstSeq > c.next:
-		// A gap: the node missed a message; the run starts here.
-		w.dropLocked(c, len(c.entries))
-		w.appendLocked(c, add)
-	default:
-		w.appendLocked(c, add)
 	}
-	c.next = e.LastSeq + 1
+	for _, r := range add {
+		if r.seq > c.floor {
+			w.insertLocked(c, r)
+		}
+	}
 	if n := len(c.entries) - windowConvMax; n > 0 {
 		w.dropLocked(c, n)
 	}
 	w.evictLocked(c)
 }
+
+func bySeq(r recent, seq int64) int { return int(r.seq - seq) }
 
 // recentsOf reads a Stored event's messages; plain is false when one is
 // an OPER (it changes another) or the event's metas do not match its
@@ -183,24 +171,22 @@ func (w *window) convLocked(k windowKey) *convWindow {
 	return c
 }
 
-func (w *window) appendLocked(c *convWindow, add []recent) {
-	for _, r := range add {
-		c.bytes += r.size
-		w.bytes += r.size
+// insertLocked adds r in Seq order, unless held already (a copy from
+// another channel). w.mu is held.
+func (w *window) insertLocked(c *convWindow, r recent) {
+	i, held := len(c.entries), false
+	if i > 0 && c.entries[i-1].seq >= r.seq {
+		i, held = slices.BinarySearchFunc(c.entries, r.seq, bySeq)
 	}
-	c.entries = append(c.entries, add...)
+	if held {
+		return
+	}
+	c.entries = slices.Insert(c.entries, i, r)
+	c.bytes += r.size
+	w.bytes += r.size
 }
 
-func (w *window) prependLocked(c *convWindow, add []recent) {
-	for _, r := range add {
-		c.bytes += r.size
-		w.bytes += r.size
-	}
-	c.entries = append(add, c.entries...)
-	w.evictLocked(c)
-}
-
-// dropLocked forgets the oldest n messages of c; the rest stay a run.
+// dropLocked forgets the oldest n messages of c. w.mu is held.
 func (w *window) dropLocked(c *convWindow, n int) {
 	for _, r := range c.entries[:n] {
 		c.bytes -= r.size
@@ -214,7 +200,7 @@ func (w *window) dropLocked(c *convWindow, n int) {
 
 // evictLocked forgets the least recently fed conversations until the
 // window is within its budget, then the oldest messages of keep, the one
-// just fed.
+// just fed. w.mu is held.
 func (w *window) evictLocked(keep *convWindow) {
 	for w.bytes > w.max {
 		c := w.lru.Front().Value.(*convWindow)
@@ -225,14 +211,10 @@ func (w *window) evictLocked(keep *convWindow) {
 			w.dropLocked(c, max(len(c.entries)/2, 1))
 			continue
 		}
-		w.removeLocked(c)
+		w.bytes -= c.bytes
+		w.lru.Remove(c.elem)
+		delete(w.convs, c.key)
 	}
-}
-
-func (w *window) removeLocked(c *convWindow) {
-	w.bytes -= c.bytes
-	w.lru.Remove(c.elem)
-	delete(w.convs, c.key)
 }
 
 // clear forgets everything: the bus may have lost events (Resync), and
@@ -261,17 +243,16 @@ func (w *window) generation() uint64 {
 
 // windowRead is where a forward pull starts: after the message of Seq
 // seq (a cursor's), or, when byID, after the message id (a client's key).
-// heard is the highest Seq the session was told of: the window answers
-// only if it has seen that far, so that its answer covers the NOTICE
-// that made the client pull.
+// heard is the highest Seq the session was told of.
 type windowRead struct {
 	seq, id int64
 	byID    bool
 	heard   int64
 }
 
-// read returns the conversation's messages after r, at most limit, or
-// false when the window does not hold them from there.
+// read returns the conversation's messages after r, as far as they go
+// without a gap, at most limit, or false when they do not reach
+// r.heard.
 func (w *window) read(k windowKey, r windowRead, limit int) ([]recent, bool) {
 	if w == nil {
 		return nil, false
@@ -280,7 +261,7 @@ func (w *window) read(k windowKey, r windowRead, limit int) ([]recent, bool) {
 	defer w.mu.Unlock()
 	c := w.convs[k]
 	start := -1
-	if c != nil && c.next-1 >= r.heard {
+	if c != nil {
 		start = c.startOf(r)
 	}
 	if start < 0 {
@@ -288,31 +269,57 @@ func (w *window) read(k windowKey, r windowRead, limit int) ([]recent, bool) {
 		return nil, false
 	}
 	w.lookups.Hits.Inc()
-	end := min(start+limit, len(c.entries))
+	end := start + 1
+	for end < len(c.entries) && end-start < limit && c.entries[end].seq == c.entries[end-1].seq+1 {
+		end++
+	}
 	return slices.Clone(c.entries[start:end]), true
 }
 
-// startOf is the index of the first entry after r, or -1 if the run
-// does not reach back to r.
+// startOf is the index of the first entry after r, or -1 unless the
+// entries from there are every Seq through r.heard (and r.heard is past
+// the start).
 func (c *convWindow) startOf(r windowRead) int {
-	if !r.byID {
-		if r.seq < c.first()-1 || r.seq >= c.next {
+	seq := r.seq
+	if r.byID {
+		var ok bool
+		if seq, ok = c.seqOfKey(r.id); !ok {
 			return -1
 		}
-		return int(r.seq - c.first() + 1)
 	}
-	n := len(c.entries)
-	if n == 0 || r.id < c.entries[0].id || r.id > c.entries[n-1].id {
+	if seq >= r.heard {
 		return -1
 	}
-	// Ids increase with Seqs within a conversation.
-	i, _ := slices.BinarySearchFunc(c.entries, r.id, func(e recent, id int64) int {
+	i, _ := slices.BinarySearchFunc(c.entries, seq+1, bySeq)
+	// Distinct Seqs from seq+1 on: the one heard-seq-1 places on is
+	// heard only if none is missing before it.
+	j := i + int(r.heard-seq-1)
+	if j >= len(c.entries) || c.entries[i].seq != seq+1 || c.entries[j].seq != r.heard {
+		return -1
+	}
+	return i
+}
+
+// seqOfKey is the Seq after which the messages with ids above id start:
+// that of the message id, or of the one before an id no message has
+// (ids increase with Seqs within a conversation). false when the window
+// cannot tell.
+func (c *convWindow) seqOfKey(id int64) (int64, bool) {
+	// i: the first entry with an id above id.
+	i, _ := slices.BinarySearchFunc(c.entries, id, func(e recent, id int64) int {
 		if e.id <= id {
 			return -1
 		}
 		return 1
 	})
-	return i
+	if i == 0 {
+		return 0, false
+	}
+	before := c.entries[i-1]
+	if before.id != id && (i == len(c.entries) || c.entries[i].seq != before.seq+1) {
+		return 0, false // between before and a message the window lacks
+	}
+	return before.seq, true
 }
 
 // stats is the window's size, for metrics.

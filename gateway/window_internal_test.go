@@ -25,18 +25,17 @@ func seqEvent(first, last int64, oper bool) *delivery.Event {
 
 var chatKey = windowKeyOf("app", 2, imgate.Conv{Kind: imgate.ConvChat, Peer: 1})
 
-// run is what the window holds of the chat: its Seqs, and the Seq after
-// the last it saw.
-func run(w *window) ([]int64, int64) {
+// run is the Seqs the window holds of the chat.
+func run(w *window) []int64 {
 	c := w.convs[chatKey]
 	if c == nil {
-		return nil, 0
+		return nil
 	}
 	var seqs []int64
 	for _, r := range c.entries {
 		seqs = append(seqs, r.seq)
 	}
-	return seqs, c.next
+	return seqs
 }
 
 func TestWindowRun(t *testing.T) {
@@ -44,26 +43,24 @@ func TestWindowRun(t *testing.T) {
 		name   string
 		events []*delivery.Event
 		seqs   []int64
-		next   int64
 	}{
-		{"continues", []*delivery.Event{seqEvent(1, 2, false), seqEvent(3, 3, false)}, []int64{1, 2, 3}, 4},
-		{"gap starts over", []*delivery.Event{seqEvent(1, 2, false), seqEvent(4, 5, false)}, []int64{4, 5}, 6},
-		{"late one before the run", []*delivery.Event{seqEvent(1, 1, false), seqEvent(3, 3, false), seqEvent(2, 2, false)}, []int64{2, 3}, 4},
-		{"copy ignored", []*delivery.Event{seqEvent(1, 3, false), seqEvent(2, 2, false)}, []int64{1, 2, 3}, 4},
-		{"older ignored", []*delivery.Event{seqEvent(5, 6, false), seqEvent(1, 2, false)}, []int64{5, 6}, 7},
-		{"oper empties", []*delivery.Event{seqEvent(1, 2, false), seqEvent(3, 3, true)}, nil, 4},
-		{"oper, then on", []*delivery.Event{seqEvent(1, 2, false), seqEvent(3, 3, true), seqEvent(4, 4, false)}, []int64{4}, 5},
-		{"message before an oper not taken back", []*delivery.Event{seqEvent(1, 1, false), seqEvent(3, 3, true), seqEvent(2, 2, false)}, nil, 4},
-		{"overlap empties", []*delivery.Event{seqEvent(1, 2, false), seqEvent(2, 3, false)}, nil, 4},
+		{"continues", []*delivery.Event{seqEvent(1, 2, false), seqEvent(3, 3, false)}, []int64{1, 2, 3}},
+		{"gap kept", []*delivery.Event{seqEvent(1, 2, false), seqEvent(4, 5, false)}, []int64{1, 2, 4, 5}},
+		{"late one fills the gap", []*delivery.Event{seqEvent(1, 1, false), seqEvent(3, 3, false), seqEvent(2, 2, false)}, []int64{1, 2, 3}},
+		{"copy ignored", []*delivery.Event{seqEvent(1, 3, false), seqEvent(2, 2, false)}, []int64{1, 2, 3}},
+		{"overlap", []*delivery.Event{seqEvent(1, 2, false), seqEvent(2, 3, false)}, []int64{1, 2, 3}},
+		{"oper empties", []*delivery.Event{seqEvent(1, 2, false), seqEvent(3, 3, true)}, nil},
+		{"oper, then on", []*delivery.Event{seqEvent(1, 2, false), seqEvent(3, 3, true), seqEvent(4, 4, false)}, []int64{4}},
+		{"oper keeps what is after it", []*delivery.Event{seqEvent(4, 5, false), seqEvent(3, 3, true)}, []int64{4, 5}},
+		{"message before an oper not taken back", []*delivery.Event{seqEvent(1, 1, false), seqEvent(3, 3, true), seqEvent(2, 2, false)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWindow(1<<20, metrics.New(nil))
 			for _, e := range tc.events {
 				w.feed(e)
 			}
-			seqs, next := run(w)
-			if !slices.Equal(seqs, tc.seqs) || next != tc.next {
-				t.Errorf("run %v next %d; want %v next %d", seqs, next, tc.seqs, tc.next)
+			if seqs := run(w); !slices.Equal(seqs, tc.seqs) {
+				t.Errorf("run %v, want %v", seqs, tc.seqs)
 			}
 		})
 	}
@@ -72,23 +69,24 @@ func TestWindowRun(t *testing.T) {
 func TestWindowRead(t *testing.T) {
 	w := newWindow(1<<20, metrics.New(nil))
 	w.feed(seqEvent(3, 6, false)) // Seqs 3..6, ids 103..106
+	w.feed(seqEvent(8, 8, false)) // 7 not seen yet
 	for _, tc := range []struct {
 		name string
 		r    windowRead
 		want []int64 // Seqs; nil with ok false: not from the window
 		ok   bool
 	}{
-		{"cursor before the run", windowRead{seq: 2}, []int64{3, 4, 5, 6}, true},
-		{"cursor in the run", windowRead{seq: 4}, []int64{5, 6}, true},
-		{"cursor at the end", windowRead{seq: 6}, nil, true},
-		{"cursor too old", windowRead{seq: 1}, nil, false},
-		{"cursor ahead", windowRead{seq: 7}, nil, false},
-		{"heard of more", windowRead{seq: 4, heard: 7}, nil, false},
-		{"heard of this much", windowRead{seq: 4, heard: 6}, []int64{5, 6}, true},
-		{"key in the run", windowRead{id: 104, byID: true}, []int64{5, 6}, true},
-		{"key of the first", windowRead{id: 103, byID: true}, []int64{4, 5, 6}, true},
-		{"key before the run", windowRead{id: 102, byID: true}, nil, false},
-		{"key ahead", windowRead{id: 107, byID: true}, nil, false},
+		{"cursor before the run", windowRead{seq: 2, heard: 6}, []int64{3, 4, 5, 6}, true},
+		{"cursor in the run", windowRead{seq: 4, heard: 5}, []int64{5, 6}, true},
+		{"nothing heard past the cursor", windowRead{seq: 4, heard: 4}, nil, false},
+		{"cursor too old", windowRead{seq: 1, heard: 6}, nil, false},
+		{"heard past the gap", windowRead{seq: 4, heard: 8}, nil, false},
+		{"after the gap", windowRead{seq: 7, heard: 8}, []int64{8}, true},
+		{"heard of more than seen", windowRead{seq: 8, heard: 9}, nil, false},
+		{"key in the run", windowRead{id: 104, byID: true, heard: 6}, []int64{5, 6}, true},
+		{"key of the first", windowRead{id: 103, byID: true, heard: 6}, []int64{4, 5, 6}, true},
+		{"key before the run", windowRead{id: 102, byID: true, heard: 6}, nil, false},
+		{"key before the gap", windowRead{id: 106, byID: true, heard: 8}, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			page, ok := w.read(chatKey, tc.r, 10)
@@ -101,8 +99,16 @@ func TestWindowRead(t *testing.T) {
 			}
 		})
 	}
-	if page, _ := w.read(chatKey, windowRead{seq: 2}, 2); len(page) != 2 || page[1].seq != 4 {
+	if page, _ := w.read(chatKey, windowRead{seq: 2, heard: 3}, 2); len(page) != 2 || page[1].seq != 4 {
 		t.Errorf("read with limit 2: %v", page)
+	}
+	w.feed(seqEvent(7, 7, false))
+	if page, ok := w.read(chatKey, windowRead{seq: 4, heard: 8}, 10); !ok || len(page) != 4 {
+		t.Errorf("read once the gap filled: %v %v", page, ok)
+	}
+	w.feed(seqEvent(9, 9, true))
+	if _, ok := w.read(chatKey, windowRead{seq: 4, heard: 8}, 10); ok {
+		t.Error("read answered after an OPER changed what it holds")
 	}
 }
 
@@ -124,7 +130,7 @@ func TestWindowBounded(t *testing.T) {
 	// One conversation alone keeps at most windowConvMax messages.
 	w = newWindow(1<<30, metrics.New(nil))
 	w.feed(seqEvent(1, windowConvMax+50, false))
-	if seqs, _ := run(w); len(seqs) != windowConvMax || seqs[0] != 51 {
+	if seqs := run(w); len(seqs) != windowConvMax || seqs[0] != 51 {
 		t.Errorf("run of %d from %d, want %d from 51", len(seqs), seqs[0], windowConvMax)
 	}
 	w.clear()
