@@ -12,19 +12,11 @@ import (
 // sent it: at login the cursor starts at the user's read position. A
 // cursor byRead has no id for that position: the session pulls from the
 // read position until it has sent more.
-//
-// heard is the highest Seq of the conversation the session was told of
-// (pushed, noticed, or at login its last): the window answers a pull
-// only through there.
 type cursor struct {
 	seq, id int64
 	base    int64
 	byRead  bool
-	heard   int64
 }
-
-// hear notes that the conversation has messages through seq.
-func (c *cursor) hear(seq int64) { c.heard = max(c.heard, seq) }
 
 // sent tells whether the session queued the message of Seq seq itself.
 func (c *cursor) sent(seq int64) bool { return seq > c.base && seq <= c.seq }
@@ -145,6 +137,7 @@ func (s *session) push(e *delivery.Event, f *frames) {
 	conv := e.ConvFor(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hearLocked(conv, e.LastSeq)
 	if !s.settled {
 		if len(s.pending) < maxPending {
 			// The cursors are loading from the read positions, which the
@@ -166,7 +159,6 @@ func (s *session) push(e *delivery.Event, f *frames) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
-	c.hear(e.LastSeq)
 	switch {
 	case e.LastSeq <= c.seq:
 		// Sent already, by a pull that saw it committed.
@@ -199,7 +191,6 @@ func (s *session) replayLocked(e *delivery.Event) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
-	c.hear(e.LastSeq)
 	if e.FirstSeq > c.seq+1 {
 		s.noticeLocked(conv, metrics.NoticeLogin)
 		return
@@ -227,6 +218,7 @@ func (s *session) advanceStored(e *delivery.Event) {
 	conv := e.ConvFor(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hearLocked(conv, e.LastSeq)
 	if !s.settled {
 		// setup replays it against the cursors it loads; replay skips
 		// what the cursor covers and sends the rest.
@@ -254,11 +246,8 @@ func (s *session) advanceLocked(conv imgate.Conv, first, last, id int64) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
-	if c == nil {
-		return
-	}
-	c.hear(last)
-	if c.seq+1 == first {
+	s.hearLocked(conv, last)
+	if c != nil && c.seq+1 == first {
 		c.seq, c.id, c.byRead = last, id, false
 	}
 }

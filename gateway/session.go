@@ -65,10 +65,14 @@ type session struct {
 	fetchAgain   bool                    // and must run once more
 	// What the window may answer (window.go): after which Seq, by
 	// conversation (set up at login), the conversations whose view
-	// changed since, and the window's generation when the session began.
+	// changed since, and the window's generation when the session began;
+	// and the last Seq of each conversation the session was told of
+	// (pushed, noticed, or at login its last), through which a pull must
+	// be answered.
 	winFrom  map[imgate.Conv]int64
 	unsureOf map[imgate.Conv]bool
 	winGen   uint64
+	heard    map[imgate.Conv]int64
 
 	stopOnce sync.Once
 	reason   closeReason
@@ -80,7 +84,7 @@ func newSession(srv *Server, conn transport, c codec) *session {
 		srv: srv, conn: conn, codec: c,
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
-		winFrom: map[imgate.Conv]int64{}, unsureOf: map[imgate.Conv]bool{},
+		winFrom: map[imgate.Conv]int64{}, unsureOf: map[imgate.Conv]bool{}, heard: map[imgate.Conv]int64{},
 		// Before the session registers for its user's events: a Resync
 		// from now on makes it trust no window.
 		winGen: srv.hub.window.Load().generation(),

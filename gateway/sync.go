@@ -52,9 +52,10 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 		from = *c
 	}
 	winFrom, trusted := s.windowFromLocked(conv)
+	heard := s.heard[conv]
 	delete(s.noticed, conv)
 	s.mu.Unlock()
-	msgs, err := s.forward(ctx, m, conv, forwardFrom{cur: from, has: c != nil, winFrom: winFrom, trusted: trusted})
+	msgs, err := s.forward(ctx, m, conv, forwardFrom{cur: from, has: c != nil, heard: heard, winFrom: winFrom, trusted: trusted})
 	if err != nil {
 		return err
 	}
@@ -99,11 +100,12 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 }
 
 // forwardFrom is what a forward pull starts from: the session's cursor
-// (if it has one) and whether, and after which Seq, the window may
-// answer (session.windowFromLocked).
+// (if it has one), the last Seq it heard of, and whether, and after which
+// Seq, the window may answer (session.windowFromLocked).
 type forwardFrom struct {
 	cur     cursor
 	has     bool
+	heard   int64
 	winFrom int64
 	trusted bool
 }
@@ -146,7 +148,7 @@ func (s *session) fromWindow(m *xsync.SyncUL, conv imgate.Conv, f forwardFrom) (
 	if !f.trusted {
 		return nil, false
 	}
-	r := windowRead{seq: f.cur.seq, heard: f.cur.heard}
+	r := windowRead{seq: f.cur.seq, heard: f.heard}
 	switch {
 	case m.Key != 0:
 		r.id, r.byID = int64(m.Key), true

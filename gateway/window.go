@@ -342,9 +342,7 @@ func (w *window) stats() metrics.WindowStats {
 func (s *session) primeWindowLocked(convs []imgate.ConvState) {
 	for _, c := range convs {
 		s.winFrom[c.Conv] = c.LastSeq
-		if cur := s.cursors[c.Conv]; cur != nil {
-			cur.hear(c.LastSeq)
-		}
+		s.hearLocked(c.Conv, c.LastSeq)
 	}
 	for g := range s.groups {
 		// Groups without messages yet: all of them is after the join.
@@ -372,6 +370,11 @@ func (s *session) windowFromLocked(conv imgate.Conv) (int64, bool) {
 		return 0, true
 	}
 	return from, ok
+}
+
+// hearLocked notes that conv has messages through seq. s.mu is held.
+func (s *session) hearLocked(conv imgate.Conv, seq int64) {
+	s.heard[conv] = max(s.heard[conv], seq)
 }
 
 // unsure stops the window from answering the session's pulls of conv:
