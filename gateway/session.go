@@ -65,13 +65,13 @@ type session struct {
 	fetchAgain   bool                    // and must run once more
 	// What the window may answer (window.go): after which Seq, by
 	// conversation (set up at login), the conversations whose view
-	// changed since, and the window's generation when the session began;
+	// changed since, and the hub's epoch when the session began;
 	// and the last Seq of each conversation the session was told of
 	// (pushed, noticed, or at login its last), through which a pull must
 	// be answered.
 	winFrom  map[imgate.Conv]int64
 	unsureOf map[imgate.Conv]bool
-	winGen   uint64
+	winEpoch int64
 	heard    map[imgate.Conv]int64
 
 	stopOnce sync.Once
@@ -86,8 +86,8 @@ func newSession(srv *Server, conn transport, c codec) *session {
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
 		winFrom: map[imgate.Conv]int64{}, unsureOf: map[imgate.Conv]bool{}, heard: map[imgate.Conv]int64{},
 		// Before the session registers for its user's events: a Resync
-		// from now on makes it trust no window.
-		winGen: srv.hub.window.Load().generation(),
+		// or a lost event from now on makes it trust no window.
+		winEpoch: srv.hub.epoch(),
 	}
 	s.w = newWriter(srv.cfg.QueueBytes, srv.cfg.Metrics, conn, srv.cfg.WriteTimeout, &srv.deadlines, s.writerEnded)
 	s.ctx, s.cancel = context.WithCancel(context.Background())

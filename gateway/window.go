@@ -357,12 +357,13 @@ func (s *session) primeWindowLocked(convs []imgate.ConvState) {
 // windowFromLocked is the Seq after which the window may answer the
 // session's pulls of conv, or false when the session cannot tell that
 // its user sees the conversation's stream there: before setup loaded
-// the conversations, after a Resync (events about hides may be lost),
+// the conversations, after a Resync or a dropped event (events about
+// hides may be lost),
 // after a hide or clear it heard of, and in a group it joined (or that
 // changed) since login. A chat the session has no mark for began after
 // login. s.mu is held.
 func (s *session) windowFromLocked(conv imgate.Conv) (int64, bool) {
-	if !s.primed || s.unsureOf[conv] || s.winGen != s.srv.hub.window.Load().generation() {
+	if !s.primed || s.unsureOf[conv] || s.winEpoch != s.srv.hub.epoch() {
 		return 0, false
 	}
 	from, ok := s.winFrom[conv]
@@ -375,6 +376,18 @@ func (s *session) windowFromLocked(conv imgate.Conv) (int64, bool) {
 // hearLocked notes that conv has messages through seq. s.mu is held.
 func (s *session) hearLocked(conv imgate.Conv, seq int64) {
 	s.heard[conv] = max(s.heard[conv], seq)
+}
+
+// epoch counts what makes sessions stop trusting the window for good:
+// Resyncs, and events the bus dropped without one (delivery.RedisBus
+// drops when a queue is full): a lost event can be a hide or a clear no
+// session hears of.
+func (h *Hub) epoch() int64 {
+	n := int64(h.window.Load().generation())
+	if b, ok := h.bus.(interface{ Stats() delivery.RedisStats }); ok {
+		n += b.Stats().Dropped
+	}
+	return n
 }
 
 // unsure stops the window from answering the session's pulls of conv:
