@@ -358,10 +358,9 @@ func (s *session) primeWindowLocked(convs []imgate.ConvState) {
 // session's pulls of conv, or false when the session cannot tell that
 // its user sees the conversation's stream there: before setup loaded
 // the conversations, after a Resync or a dropped event (events about
-// hides may be lost),
-// after a hide or clear it heard of, and in a group it joined (or that
-// changed) since login. A chat the session has no mark for began after
-// login. s.mu is held.
+// hides may be lost), after a hide or clear it heard of, and in a group
+// it joined (or that changed) since login. A chat the session has no
+// mark for began after login. s.mu is held.
 func (s *session) windowFromLocked(conv imgate.Conv) (int64, bool) {
 	if !s.primed || s.unsureOf[conv] || s.winEpoch != s.srv.hub.epoch() {
 		return 0, false
