@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/imgate/imgate"
@@ -144,8 +145,7 @@ func recentsOf(e *delivery.Event) (out []recent, plain bool) {
 	}
 	out = make([]recent, len(e.Metas))
 	for i, m := range e.Metas {
-		var body xsync.MessageBody
-		if proto.Unmarshal(m.Payload, &body) != nil || body.Type == xsync.MessageBody_OPER {
+		if typ, ok := bodyType(m.Payload); !ok || typ == xsync.MessageBody_OPER {
 			return nil, false
 		}
 		out[i] = recent{
@@ -154,6 +154,32 @@ func recentsOf(e *delivery.Event) (out []recent, plain bool) {
 		}
 	}
 	return out, true
+}
+
+// bodyType reads a MessageBody's type without decoding the rest (its
+// content may be large): false if the payload is malformed.
+func bodyType(payload []byte) (xsync.MessageBody_Type, bool) {
+	typ := xsync.MessageBody_NORMAL
+	for len(payload) > 0 {
+		num, wt, n := protowire.ConsumeTag(payload)
+		if n < 0 {
+			return 0, false
+		}
+		payload = payload[n:]
+		if num == 1 && wt == protowire.VarintType {
+			v, n := protowire.ConsumeVarint(payload)
+			if n < 0 {
+				return 0, false
+			}
+			typ, payload = xsync.MessageBody_Type(v), payload[n:]
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, wt, payload); n < 0 {
+			return 0, false
+		}
+		payload = payload[n:]
+	}
+	return typ, true
 }
 
 // convLocked returns the conversation's entry, made if new, as the most

@@ -4,8 +4,11 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/metrics"
 )
 
@@ -146,4 +149,23 @@ func recentsSize(e *delivery.Event) int64 {
 		n += r.size
 	}
 	return n
+}
+
+func TestBodyType(t *testing.T) {
+	for _, b := range []*xsync.MessageBody{
+		{Type: xsync.MessageBody_CHAT, Content: "hello", Ext: "{}"},
+		{Type: xsync.MessageBody_OPER, Operation: &xsync.MessageOperation{Type: xsync.MessageOperation_RECALL, Mid: 7}},
+		{Content: "no type: NORMAL"},
+	} {
+		payload, err := proto.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ, ok := bodyType(payload); !ok || typ != b.Type {
+			t.Errorf("bodyType of %v: %v %v", b, typ, ok)
+		}
+	}
+	if _, ok := bodyType([]byte{0x0a, 0x05, 'a'}); ok {
+		t.Error("bodyType took a truncated payload")
+	}
 }
