@@ -26,6 +26,11 @@ const (
 	Notices
 	// Kicks end the sessions Kick names, wherever they are.
 	Kicks
+	// Hides events tell the sessions of Users that what the user sees of
+	// Conv (as the user sees it) changed without a message (a cleared
+	// conversation): they stop answering pulls of it from memory. Devices
+	// are sent nothing.
+	Hides
 )
 
 // Kick names sessions to end and the UserNotice that tells them why.

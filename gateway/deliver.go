@@ -77,7 +77,12 @@ func (h *Hub) Deliver(e *delivery.Event) {
 			h.kick(e.App, e.Kick)
 		}
 	case delivery.Stored:
+		// As it comes, even if held for the ones before it: a session
+		// told of a later one pulls, and finds the window complete.
+		h.window.Load().feed(e)
 		h.deliverStored(e)
+	case delivery.Hides:
+		h.deliverHides(e)
 	default:
 		h.deliverNow(e)
 	}
@@ -85,8 +90,12 @@ func (h *Hub) Deliver(e *delivery.Event) {
 
 // deliverNow pushes an event to the sessions of its recipients.
 func (h *Hub) deliverNow(e *delivery.Event) {
+	hides := e.Kind == delivery.Live && deletes(e)
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {
+		if hides {
+			s.unsure(e.ConvFor(s.user))
+		}
 		if e.FromDevice != 0 && s.user == e.From && s.sn == e.FromDevice {
 			// The sending device has its answer; its cursor moves past
 			// the event here, in the conversation's order, so that the
@@ -128,6 +137,7 @@ func (s *session) push(e *delivery.Event, f *frames) {
 	conv := e.ConvFor(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hearLocked(conv, e.LastSeq)
 	if !s.settled {
 		if len(s.pending) < maxPending {
 			// The cursors are loading from the read positions, which the
@@ -208,6 +218,7 @@ func (s *session) advanceStored(e *delivery.Event) {
 	conv := e.ConvFor(s.user)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.hearLocked(conv, e.LastSeq)
 	if !s.settled {
 		// setup replays it against the cursors it loads; replay skips
 		// what the cursor covers and sends the rest.
@@ -235,6 +246,7 @@ func (s *session) advanceLocked(conv imgate.Conv, first, last, id int64) {
 		c = &cursor{}
 		s.cursors[conv] = c
 	}
+	s.hearLocked(conv, last)
 	if c != nil && c.seq+1 == first {
 		c.seq, c.id, c.byRead = last, id, false
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/imgate/imgate/delivery"
 )
 
 // HeldHandler serves XSYNC as the Server does at /ws, except that every
@@ -89,3 +91,7 @@ func Gathered(t *testing.T, reg *prometheus.Registry, name string, labels map[st
 	t.Fatalf("no %s %v", name, labels)
 	return 0
 }
+
+// FeedWindow hands a Stored event to the server's window alone, as if it
+// came on a stream none of the node's sessions is on.
+func FeedWindow(s *Server, e *delivery.Event) { s.hub.window.Load().feed(e) }

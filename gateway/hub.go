@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imgate/imgate/delivery"
@@ -37,6 +38,9 @@ type shard struct {
 type Hub struct {
 	shards [hubShards]shard
 	orders orders // Stored events held until the ones before them come
+	// window holds the recent messages of the conversations the hub
+	// delivers; set by the gateway (New), nil: none.
+	window atomic.Pointer[window]
 
 	// Set by Attach before serving, read-only after.
 	bus      delivery.Bus

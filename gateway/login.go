@@ -347,6 +347,7 @@ func (s *session) setup(ctx context.Context) {
 			s.cursors[conv] = &cursor{}
 		}
 	}
+	s.primeWindowLocked(st.Convs)
 	s.primed, s.settled = true, true
 	pending := s.pending
 	s.pending = nil

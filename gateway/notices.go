@@ -113,6 +113,9 @@ func (s *session) sendNotices(ctx context.Context) bool {
 // about it, and routes the group's messages to the session, or stops, to
 // match. A new member is told to pull the group.
 func (s *session) refreshGroup(ctx context.Context, group int64) {
+	// A join, a leave and a join again move what the user sees of the
+	// group: its pulls go to the store from now on.
+	s.unsure(imgate.Conv{Kind: imgate.ConvGroup, Peer: group})
 	_, member, err := s.srv.store.Member(ctx, s.app, group, s.user)
 	if err != nil {
 		return // a store hiccup; the next notice or login corrects it

@@ -8,8 +8,10 @@ import (
 // Resync tells every session to pull each conversation it holds, and
 // fetches their notices: the bus was cut off from the other nodes and may
 // have lost events (it implements delivery.Router). Pulls that find
-// nothing new cost one query each.
+// nothing new cost one query each. The window forgets what it holds: it
+// may have missed changes, and the sessions what their users hid.
 func (h *Hub) Resync() {
+	h.window.Load().clear()
 	for _, s := range h.all() {
 		s.resync()
 	}

@@ -55,6 +55,10 @@ type Config struct {
 	// reads the store once; on several nodes, the presence TTL. 0: 90s;
 	// negative: not at all.
 	ReconnectTTL time.Duration
+	// WindowBytes bounds the memory of the window of recent messages,
+	// which answers pulls without the store. Default 64 MiB; negative:
+	// no window.
+	WindowBytes int64
 	// Metrics counts connections, deliveries and their latency; nil
 	// counts into the void.
 	Metrics *metrics.Metrics
@@ -92,6 +96,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Metrics == nil {
 		c.Metrics = metrics.New(nil)
+	}
+	if c.WindowBytes == 0 {
+		c.WindowBytes = 64 << 20
 	}
 	return c
 }
@@ -137,11 +144,21 @@ func (s *Server) admit(ctx context.Context) (release func(), err error) {
 // the router of core's bus, and taking what clients send to core.
 func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
+	hub.window.Store(newWindow(cfg.WindowBytes, cfg.Metrics))
 	return &Server{
 		cfg: cfg, core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
 		live: map[*session]struct{}{}, logins: make(chan struct{}, cfg.Logins),
 		reconnects: newReconnects(cfg.ReconnectTTL, cfg.Metrics.Cache("reconnect")),
 	}
+}
+
+// WindowStats is the size of the window of recent messages, for
+// metrics.WatchWindow.
+func (s *Server) WindowStats() metrics.WindowStats {
+	if w := s.hub.window.Load(); w != nil {
+		return w.stats()
+	}
+	return metrics.WindowStats{}
 }
 
 // ServeHTTP upgrades the request and runs the session until it ends.

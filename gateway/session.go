@@ -63,6 +63,16 @@ type session struct {
 	noticeSaved  int64                   // Seq of the notice cursor last stored
 	fetching     bool                    // a notice fetch runs
 	fetchAgain   bool                    // and must run once more
+	// What the window may answer (window.go): after which Seq, by
+	// conversation (set up at login), the conversations whose view
+	// changed since, and the hub's epoch when the session began;
+	// and the last Seq of each conversation the session was told of
+	// (pushed, noticed, or at login its last), through which a pull must
+	// be answered.
+	winFrom  map[imgate.Conv]int64
+	unsureOf map[imgate.Conv]bool
+	winEpoch int64
+	heard    map[imgate.Conv]int64
 
 	stopOnce sync.Once
 	reason   closeReason
@@ -74,6 +84,10 @@ func newSession(srv *Server, conn transport, c codec) *session {
 		srv: srv, conn: conn, codec: c,
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
+		winFrom: map[imgate.Conv]int64{}, unsureOf: map[imgate.Conv]bool{}, heard: map[imgate.Conv]int64{},
+		// Before the session registers for its user's events: a Resync
+		// or a lost event from now on makes it trust no window.
+		winEpoch: srv.hub.epoch(),
 	}
 	s.w = newWriter(srv.cfg.QueueBytes, srv.cfg.Metrics, conn, srv.cfg.WriteTimeout, &srv.deadlines, s.writerEnded)
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -41,45 +41,25 @@ func (s *session) serveSync(ctx context.Context, m *xsync.SyncUL) {
 // device has not been sent: after the session's cursor, or after the
 // user's read position when the session has none.
 func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) error {
-	st := s.srv.store
 	if m.IsFullSync {
-		limit := int(m.FullSyncNum)
-		if limit <= 0 {
-			limit = historyDefault
-		}
-		limit = min(limit, historyMax)
-		msgs, err := st.History(ctx, s.app, s.user, conv, int64(m.Key), limit+1)
-		if err != nil {
-			return err
-		}
-		page, next := cut(msgs, limit)
-		s.send(xsync.Frame_SYNC, syncDL(m.Xid, page, next, true))
-		return nil
+		return s.history(ctx, m, conv)
 	}
 	explicit := m.Key != 0
-	var msgs []imgate.Message
-	var err error
 	s.mu.Lock()
 	c := s.cursors[conv]
 	var from cursor
 	if c != nil {
 		from = *c
 	}
+	winFrom, trusted := s.windowFromLocked(conv)
+	heard := s.heard[conv]
 	delete(s.noticed, conv)
 	s.mu.Unlock()
-	switch {
-	case explicit:
-		msgs, err = st.Messages(ctx, s.app, s.user, conv, int64(m.Key), syncPage+1)
-	case c != nil && !from.byRead:
-		msgs, err = st.Messages(ctx, s.app, s.user, conv, from.id, syncPage+1)
-	default:
-		msgs, err = st.MessagesSinceRead(ctx, s.app, s.user, conv, syncPage+1)
-	}
+	msgs, err := s.forward(ctx, m, conv, forwardFrom{cur: from, has: c != nil, heard: heard, winFrom: winFrom, trusted: trusted})
 	if err != nil {
 		return err
 	}
-	s.srv.cfg.Metrics.Pulled(metrics.PullStore)
-	page, next := cut(msgs, syncPage)
+	page, next := cut(msgs, syncPage, recentID)
 	// Under the lock, so that pushes that raced with the query are
 	// neither sent twice nor overtaken.
 	s.mu.Lock()
@@ -92,7 +72,7 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 		// at login, a client that names a key gets.
 		kept := page[:0:0]
 		for _, msg := range page {
-			if explicit && !c.sent(msg.Seq) || !explicit && msg.Seq > c.seq {
+			if explicit && !c.sent(msg.seq) || !explicit && msg.seq > c.seq {
 				kept = append(kept, msg)
 			}
 		}
@@ -102,36 +82,129 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 	if len(page) > 0 {
 		items = &delivered{kind: delivery.KindOf(conv.Kind), path: metrics.Sync}
 		for _, msg := range page {
-			if c == nil || msg.Seq > c.seq {
-				items.ats = append(items.ats, msg.At.UnixNano())
+			if c == nil || msg.seq > c.seq {
+				items.ats = append(items.ats, msg.at)
 			}
 		}
 		items.n = len(items.ats)
 	}
-	if n := len(page); n > 0 && (c == nil || page[n-1].Seq > c.seq) {
+	if n := len(page); n > 0 && (c == nil || page[n-1].seq > c.seq) {
 		if c == nil {
 			c = &cursor{}
 			s.cursors[conv] = c
 		}
-		c.seq, c.id, c.byRead = page[n-1].Seq, page[n-1].ID, false
+		c.seq, c.id, c.byRead = page[n-1].seq, page[n-1].id, false
 	}
-	s.sendItems(xsync.Frame_SYNC, syncDL(m.Xid, page, next, false), items)
+	s.sendItems(xsync.Frame_SYNC, pageDL(m.Xid, page, next), items)
+	return nil
+}
+
+// forwardFrom is what a forward pull starts from: the session's cursor
+// (if it has one), the last Seq it heard of, and whether, and after which
+// Seq, the window may answer (session.windowFromLocked).
+type forwardFrom struct {
+	cur     cursor
+	has     bool
+	heard   int64
+	winFrom int64
+	trusted bool
+}
+
+// forward reads a forward pull's page and one message more: from the
+// window when it holds the conversation from where the pull starts and
+// the user sees it all, else from the store.
+func (s *session) forward(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv, f forwardFrom) ([]recent, error) {
+	if page, ok := s.fromWindow(m, conv, f); ok {
+		s.srv.cfg.Metrics.Pulled(metrics.PullMemory)
+		return page, nil
+	}
+	st := s.srv.store
+	var msgs []imgate.Message
+	var err error
+	switch {
+	case m.Key != 0:
+		msgs, err = st.Messages(ctx, s.app, s.user, conv, int64(m.Key), syncPage+1)
+	case f.has && !f.cur.byRead:
+		msgs, err = st.Messages(ctx, s.app, s.user, conv, f.cur.id, syncPage+1)
+	default:
+		msgs, err = st.MessagesSinceRead(ctx, s.app, s.user, conv, syncPage+1)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.srv.cfg.Metrics.Pulled(metrics.PullStore)
+	out := make([]recent, len(msgs))
+	for i, msg := range msgs {
+		out[i] = recentOf(msg)
+	}
+	return out, nil
+}
+
+// fromWindow reads a forward pull from the window, if it may answer it:
+// from a cursor (not a read position) or a key, with every message it
+// returns after the Seq the user's view is known to equal the stream
+// from.
+func (s *session) fromWindow(m *xsync.SyncUL, conv imgate.Conv, f forwardFrom) ([]recent, bool) {
+	if !f.trusted {
+		return nil, false
+	}
+	r := windowRead{seq: f.cur.seq, heard: f.heard}
+	switch {
+	case m.Key != 0:
+		r.id, r.byID = int64(m.Key), true
+	case !f.has || f.cur.byRead:
+		return nil, false
+	}
+	page, ok := s.srv.hub.window.Load().read(windowKeyOf(s.app, s.user, conv), r, syncPage+1)
+	if !ok || len(page) > 0 && page[0].seq <= f.winFrom || !r.byID && r.seq < f.winFrom {
+		return nil, false
+	}
+	return page, true
+}
+
+// history answers a history page (is_full_sync), from the store.
+func (s *session) history(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) error {
+	limit := int(m.FullSyncNum)
+	if limit <= 0 {
+		limit = historyDefault
+	}
+	limit = min(limit, historyMax)
+	msgs, err := s.srv.store.History(ctx, s.app, s.user, conv, int64(m.Key), limit+1)
+	if err != nil {
+		return err
+	}
+	page, next := cut(msgs, limit, idOf)
+	s.send(xsync.Frame_SYNC, syncDL(m.Xid, page, next, true))
 	return nil
 }
 
 // cut splits a page read with one row more than limit: the rows to send,
 // and the next_key to continue from (0 when that was all).
-func cut(msgs []imgate.Message, limit int) ([]imgate.Message, int64) {
+// id names a row's message id.
+func cut[T any](msgs []T, limit int, id func(T) int64) ([]T, int64) {
 	if len(msgs) > limit {
-		return msgs[:limit], msgs[limit-1].ID
+		return msgs[:limit], id(msgs[limit-1])
 	}
 	return msgs, 0
 }
+
+func idOf(m imgate.Message) int64 { return m.ID }
+
+func recentID(r recent) int64 { return r.id }
 
 func syncDL(xid *xsync.XID, page []imgate.Message, next int64, full bool) *xsync.SyncDL {
 	dl := &xsync.SyncDL{Status: ok(), Xid: xid, IsFullSync: full, NextKey: uint64(next), Metas: make([]*xsync.Meta, len(page))}
 	for i, msg := range page {
 		dl.Metas[i] = delivery.MetaOf(msg)
+	}
+	return dl
+}
+
+// pageDL is the answer to a forward pull.
+func pageDL(xid *xsync.XID, page []recent, next int64) *xsync.SyncDL {
+	dl := &xsync.SyncDL{Status: ok(), Xid: xid, NextKey: uint64(next), Metas: make([]*xsync.Meta, len(page))}
+	for i, msg := range page {
+		dl.Metas[i] = msg.meta
 	}
 	return dl
 }

@@ -86,9 +86,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&rc.node, "node", e.getenv("IMGATE_NODE"), "this node's name on the bus; empty: random (env IMGATE_NODE)")
 	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online, and a node remembers a device that left for its reconnect")
 	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
-	var frame, queue int
+	var frame, queue, window int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
 	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
+	fs.intVar(&window, "window-bytes", "IMGATE_WINDOW_BYTES", 64<<20, "memory for the recent messages of active conversations, from which pulls are answered without the store; 0: none")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -99,6 +100,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 	// A device that reconnects within the presence TTL reads the store
 	// once: the node kept its device and groups (also on one node).
 	g.ReconnectTTL = rc.presenceTTL
+	switch {
+	case window < 0:
+		return fmt.Errorf("--window-bytes must be 0 (no window) or more")
+	case window == 0:
+		g.WindowBytes = -1 // the gateway's zero is its default
+	default:
+		g.WindowBytes = int64(window)
+	}
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
@@ -153,6 +162,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	core := delivery.New(c.delivery, store, bus, logger)
 	defer core.Close()
 	gw := gateway.New(c.gateway, core, tokens, hub, logger)
+	m.WatchWindow(gw.WindowStats)
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
