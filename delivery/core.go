@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -197,6 +196,9 @@ var errClosed = errors.New("delivery: core closed")
 // leave the others stored, which a resend (same client_mid or
 // transaction_id) finds rather than storing again.
 func (c *Core) enqueue(ctx context.Context, msgs []imgate.Message, accepted time.Time) ([]imgate.Message, []bool, error) {
+	if len(msgs) == 1 {
+		return c.enqueueTo(ctx, c.writerOf(msgs[0]), msgs, accepted)
+	}
 	parts := c.partition(msgs)
 	if len(parts) == 1 {
 		for w := range parts {
@@ -240,14 +242,19 @@ func (c *Core) writerOf(m imgate.Message) int {
 	if m.Kind != imgate.ConvGroup {
 		a, b = min(m.From, m.To), max(m.From, m.To)
 	}
-	h := fnv.New32a()
-	h.Write([]byte(m.AppID))
 	var buf [17]byte
 	binary.LittleEndian.PutUint64(buf[0:], uint64(a))
 	binary.LittleEndian.PutUint64(buf[8:], uint64(b))
 	buf[16] = byte(m.Kind)
-	h.Write(buf[:])
-	return int(h.Sum32() % uint32(len(c.queues)))
+	// FNV-1a, inline: a hash.Hash per message would allocate.
+	h := uint32(2166136261)
+	for i := 0; i < len(m.AppID); i++ {
+		h = (h ^ uint32(m.AppID[i])) * 16777619
+	}
+	for _, x := range buf {
+		h = (h ^ uint32(x)) * 16777619
+	}
+	return int(h % uint32(len(c.queues)))
 }
 
 // enqueueTo stores msgs, all of one writer's conversations, through that

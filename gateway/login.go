@@ -229,17 +229,20 @@ func (s *session) register(ctx context.Context) error {
 }
 
 // unregister undoes register and routeGroups, for a login refused after
-// them.
-func (s *session) unregister(ctx context.Context) {
+// them and at logout; it returns the groups the session was routed.
+func (s *session) unregister(ctx context.Context) []int64 {
 	s.srv.hub.logout(s)
 	s.srv.hub.forget(ctx, s)
 	s.mu.Lock()
 	groups := s.groups
 	s.groups = map[int64]bool{}
 	s.mu.Unlock()
+	ids := make([]int64, 0, len(groups))
 	for g := range groups {
 		s.srv.hub.unsubscribe(s, g)
+		ids = append(ids, g)
 	}
+	return ids
 }
 
 // registerDevice records a login of the device, known being the store's
@@ -398,19 +401,11 @@ func (s *session) reconcileGroupsLocked(groups []int64) (joined []int64) {
 // logout unregisters the session, stores its notice cursor and leaves
 // the node a note of the device and its groups for its reconnect.
 func (s *session) logout(ctx context.Context) {
-	s.srv.hub.logout(s)
-	s.srv.hub.forget(ctx, s)
+	ids := s.unregister(ctx)
+	s.saveNoticeCursor(ctx)
 	s.mu.Lock()
-	groups := s.groups
-	s.groups = map[int64]bool{}
 	primed := s.primed
 	s.mu.Unlock()
-	ids := make([]int64, 0, len(groups))
-	for g := range groups {
-		s.srv.hub.unsubscribe(s, g)
-		ids = append(ids, g)
-	}
-	s.saveNoticeCursor(ctx)
 	if primed {
 		d := s.device
 		s.mu.Lock()
