@@ -98,12 +98,27 @@ type Store interface {
 	// DeleteDevice deletes the device: ErrDeviceNotFound.
 	DeleteDevice(ctx context.Context, appID string, userID int64, sn uint32) error
 
-	// LoginState reads what a WebSocket login of the user's device sn
-	// needs, in one statement and so one snapshot: CodeUserNotFound.
-	// Without convs it leaves Convs empty, for a read that only picks the
-	// device and the groups (a first login's, before its session is
-	// registered), at a fraction of the cost.
-	LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (LoginState, error)
+	// LoginState reads what a WebSocket login asks for in one statement
+	// and so one snapshot: CodeUserNotFound when the user does not exist.
+	LoginState(ctx context.Context, q LoginQuery) (LoginState, error)
+}
+
+// LoginQuery says what LoginState reads: the user's state and groups,
+// one of its devices, and optionally its conversations and a token.
+type LoginQuery struct {
+	App  string
+	User int64
+	// SN is the device's serial number; 0 reads no device.
+	SN uint32
+	// Convs reads the user's conversations too. Without it Convs is
+	// left empty, for a read that only picks the device and the groups
+	// (a first login's, before its session is registered), at a fraction
+	// of the cost.
+	Convs bool
+	// Token, when not empty, is the id of a token record to read with
+	// the rest, so that verifying a token the node has not seen costs
+	// the login no round trip of its own.
+	Token string
 }
 
 // LoginState is what a login reads of a user and one of its devices.
@@ -121,6 +136,9 @@ type LoginState struct {
 	// LastNotice is the Seq of the user's latest notice, 0 when none:
 	// notices are pending for the device when it is above Device.NoticeSeq.
 	LastNotice int64
+	// Token is the record LoginQuery.Token asked for; its ID is empty
+	// when there is no such record (or none was asked for).
+	Token Token
 }
 
 // ErrDeviceNotFound answers a device serial number the user does not have.

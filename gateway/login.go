@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/metrics"
@@ -98,6 +99,9 @@ type identity struct {
 	app, tokenID string
 	user         int64
 	password     string // of a password login: checked against the user read
+	// pending is the token of a token login whose record the node has
+	// not cached: read and checked with the user (readState).
+	pending *auth.Pending
 }
 
 // authenticate checks the credentials of a PROVISION, records the
@@ -112,9 +116,10 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		return err
 	}
 	sn := p.GetXid().GetDeviceSN()
-	// Not for password logins: the hub would replace the device's
-	// session before the password is checked.
-	if sn != 0 && id.password == "" {
+	// Not for password logins, nor tokens not verified yet: the hub
+	// would replace the device's session before the credentials are
+	// checked.
+	if sn != 0 && id.password == "" && id.pending == nil {
 		rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now())
 		if ok {
 			if err := s.enter(ctx, p, id, rc.device, rc.groups, true); !errors.Is(err, errStale) {
@@ -129,7 +134,7 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	if err != nil {
 		return err
 	}
-	id.password = "" // checked
+	id.password, id.pending = "", nil // checked
 	return s.enter(ctx, p, id, st.Device, st.Groups, false)
 }
 
@@ -263,13 +268,18 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 	uid := int64(p.GetXid().GetUid())
 	if p.Token != "" {
 		// The token's user, which a login needs as the store has it now,
-		// comes with the login's state (readState).
-		tok, err := s.srv.tokens.Verify(ctx, p.Token)
+		// comes with the login's state (readState), and so does the
+		// token's record when the node has not cached it.
+		pending, tok, done, err := s.srv.tokens.Begin(ctx, p.Token)
+		if !done {
+			if uid != 0 && uid != pending.UserID {
+				return identity{}, refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
+			}
+			return identity{app: pending.AppID, user: pending.UserID, tokenID: pending.ID, pending: &pending}, nil
+		}
 		switch {
-		case imgate.ErrorCode(err) == imgate.CodeForbidden:
-			return identity{}, refused(xsync.Status_USER_FROZEN, "user is disabled")
 		case err != nil:
-			return identity{}, refused(xsync.Status_INVALID_TOKEN, "invalid token")
+			return identity{}, tokenRefusal(err)
 		case tok.Kind != imgate.TokenUser || (uid != 0 && uid != tok.UserID):
 			return identity{}, refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
 		}
@@ -281,17 +291,40 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 	return identity{app: appID, user: uid, password: p.Password}, nil
 }
 
+// tokenRefusal is the refusal of a login whose token failed
+// verification with err.
+func tokenRefusal(err error) error {
+	if imgate.ErrorCode(err) == imgate.CodeForbidden {
+		return refused(xsync.Status_USER_FROZEN, "user is disabled")
+	}
+	return refused(xsync.Status_INVALID_TOKEN, "invalid token")
+}
+
 // readState reads the login's state of the user and device sn (with
 // the conversations, or not), refusing a user who may not log in (and a
 // wrong password).
 func (s *session) readState(ctx context.Context, id identity, sn uint32, convs bool) (imgate.LoginState, error) {
-	st, err := s.srv.store.LoginState(ctx, id.app, id.user, sn, convs)
+	q := imgate.LoginQuery{App: id.app, User: id.user, SN: sn, Convs: convs}
+	if id.pending != nil {
+		q.Token = id.pending.ID
+	}
+	st, err := s.srv.store.LoginState(ctx, q)
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeOK:
 	case imgate.CodeUserNotFound:
+		if id.pending != nil {
+			// A valid signature over a user that is gone.
+			_, err = s.srv.tokens.Settle(*id.pending, st.Token, st.Status, false)
+			return st, tokenRefusal(err)
+		}
 		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
 	default:
 		return st, fmt.Errorf("gateway: read login state of user %d: %w", id.user, err)
+	}
+	if id.pending != nil {
+		if _, err := s.srv.tokens.Settle(*id.pending, st.Token, st.Status, true); err != nil {
+			return st, tokenRefusal(err)
+		}
 	}
 	if st.Status == imgate.UserDisabled {
 		return st, refused(xsync.Status_USER_FROZEN, "user is disabled")

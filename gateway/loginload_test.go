@@ -25,7 +25,7 @@ type slowStore struct {
 	onWait  func(n int64) // sees the number waiting, when set
 }
 
-func (s *slowStore) LoginState(ctx context.Context, app string, user int64, sn uint32, convs bool) (imgate.LoginState, error) {
+func (s *slowStore) LoginState(ctx context.Context, q imgate.LoginQuery) (imgate.LoginState, error) {
 	if n := s.waiting.Add(1); s.onWait != nil {
 		s.onWait(n)
 	}
@@ -35,7 +35,7 @@ func (s *slowStore) LoginState(ctx context.Context, app string, user int64, sn u
 	case <-ctx.Done():
 		return imgate.LoginState{}, ctx.Err()
 	}
-	return s.Store.LoginState(ctx, app, user, sn, convs)
+	return s.Store.LoginState(ctx, q)
 }
 
 func (s *slowStore) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Device, error) {
