@@ -26,6 +26,9 @@ const (
 	// CodeMobileTaken is the web SDK's code for a mobile number bound to
 	// another account; MaxIM's server table has none of its own for it.
 	CodeMobileTaken = 11012
+	// CodeTooManyAttempts is the web SDK's code for too many attempts:
+	// imgate answers it to sends over a user's or an app's rate.
+	CodeTooManyAttempts = 10028
 
 	CodeStore                = 20000
 	CodeGroupNotFound        = 20001

@@ -51,6 +51,9 @@ type Store interface {
 	// RevokeUserTokens revokes every unrevoked token of the user except the
 	// one with id keep (which may be empty) and returns the ids it revoked.
 	RevokeUserTokens(ctx context.Context, appID string, userID int64, keep string, at time.Time) ([]string, error)
+	// RevokedTokens returns the ids of the tokens revoked at or after
+	// the time, at most limit, earliest revocation first.
+	RevokedTokens(ctx context.Context, since time.Time, limit int) ([]string, error)
 	// PruneTokens deletes the tokens that expired before the time and
 	// returns how many it deleted.
 	PruneTokens(ctx context.Context, before time.Time) (int, error)
@@ -88,6 +91,15 @@ type Store interface {
 	// holding it), and fills PushToken if the device had none. Otherwise it
 	// creates the device with the user's next free SN. CodeUserNotFound.
 	RegisterDevice(ctx context.Context, d Device) (Device, error)
+	// CreateDevice creates d as a new device of d.UserID in one statement,
+	// as RegisterDevice would create it (the user's next SN, the user's
+	// latest notice Seq), unless the user has a device with d's SN or GUID.
+	// It returns false, and creates nothing, then, and when the user does
+	// not exist or a concurrent login took the SN; the caller registers
+	// the device with RegisterDevice, which says which. A login whose
+	// LoginState found no device with the SN tries it first: a new
+	// device's registration is then one round trip, not a transaction.
+	CreateDevice(ctx context.Context, d Device) (Device, bool, error)
 	// Device returns one device of the user: ErrDeviceNotFound.
 	Device(ctx context.Context, appID string, userID int64, sn uint32) (Device, error)
 	// Devices lists the user's devices by SN.

@@ -399,13 +399,41 @@ func (t *Tokens) Revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-// RevokeUser revokes every token of the user but keep (which may be "").
-func (t *Tokens) RevokeUser(ctx context.Context, appID string, userID int64, keep string) error {
-	if _, err := t.store.RevokeUserTokens(ctx, appID, userID, keep, t.now()); err != nil {
-		return fmt.Errorf("auth: revoke tokens of user %d: %w", userID, err)
+// RevokeUser revokes every token of the user but keep (which may be "")
+// and returns the ids it revoked, for the other nodes (see Forget).
+func (t *Tokens) RevokeUser(ctx context.Context, appID string, userID int64, keep string) ([]string, error) {
+	ids, err := t.store.RevokeUserTokens(ctx, appID, userID, keep, t.now())
+	if err != nil {
+		return nil, fmt.Errorf("auth: revoke tokens of user %d: %w", userID, err)
 	}
 	t.ForgetUser(appID, userID)
-	return nil
+	return ids, nil
+}
+
+// Forget drops the cached records of the token ids, revoked by another
+// node or process, so that their next verification reads the store.
+func (t *Tokens) Forget(ids []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range ids {
+		delete(t.cache, id)
+	}
+}
+
+// maxRevokedRead bounds one RevokedSince read.
+const maxRevokedRead = 10_000
+
+// RevokedSince returns the ids of the tokens revoked at or after since
+// (by any node or process), earliest first, and forgets their cached
+// records; more is true when there may be more than it returned, later
+// ones (read again from the last one's time).
+func (t *Tokens) RevokedSince(ctx context.Context, since time.Time) (ids []string, more bool, err error) {
+	ids, err = t.store.RevokedTokens(ctx, since, maxRevokedRead)
+	if err != nil {
+		return nil, false, fmt.Errorf("auth: tokens revoked lately: %w", err)
+	}
+	t.Forget(ids)
+	return ids, len(ids) == maxRevokedRead, nil
 }
 
 // ForgetUser drops the cached records of the user's tokens, so that the

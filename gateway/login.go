@@ -97,6 +97,7 @@ func (s *session) deny(err error) {
 // identity is who a PROVISION says it is, its token checked.
 type identity struct {
 	app, tokenID string
+	tokenExpires time.Time
 	user         int64
 	password     string // of a password login: checked against the user read
 	// pending is the token of a token login whose record the node has
@@ -134,6 +135,9 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	if err != nil {
 		return err
 	}
+	if id.pending != nil {
+		id.tokenExpires = st.Token.ExpiresAt // the record readState checked
+	}
 	id.password, id.pending = "", nil // checked
 	return s.enter(ctx, p, id, st.Device, st.Groups, false)
 }
@@ -157,7 +161,7 @@ func (s *session) enter(ctx context.Context, p *xsync.Provision, id identity, kn
 	} else if err != nil {
 		return fmt.Errorf("gateway: register device of user %d: %w", id.user, err)
 	}
-	s.app, s.user, s.sn, s.guid, s.tokenID = id.app, id.user, d.SN, d.GUID, id.tokenID
+	s.app, s.user, s.sn, s.guid, s.tokenID, s.tokenExpires = id.app, id.user, d.SN, d.GUID, id.tokenID, id.tokenExpires
 	s.device = d
 	s.noticeSent, s.noticeSaved = d.NoticeSeq, d.NoticeSeq
 	if d.CreatedAt.UnixMilli() == loginAt.UnixMilli() {
@@ -253,11 +257,23 @@ func (s *session) unregister(ctx context.Context) []int64 {
 // registerDevice records a login of the device, known being the store's
 // record of it (SN 0: none). A device that logged in within recentLogin
 // and comes back unchanged (same serial number, guid, platform and user
-// agent), as in a reconnect, is not written.
+// agent), as in a reconnect, is not written. One the store has no record
+// of is created in one statement, unless its GUID names a device after
+// all (or a concurrent login of the user took the SN): then, and for a
+// known device, the store's registration transaction runs.
 func (s *session) registerDevice(ctx context.Context, d, known imgate.Device) (imgate.Device, error) {
 	if d.SN != 0 && known.SN == d.SN && (d.GUID == "" || d.GUID == known.GUID) && d.Platform == known.Platform &&
 		d.UserAgent == known.UserAgent && d.LastLoginAt.Sub(known.LastLoginAt) < recentLogin {
 		return known, nil
+	}
+	if known.SN == 0 {
+		created, ok, err := s.srv.store.CreateDevice(ctx, d)
+		if ok {
+			return created, nil
+		}
+		if err != nil && ctx.Err() == nil {
+			s.srv.log.Debug("device not created in one statement; registering it", "user", d.UserID, "err", err)
+		}
 	}
 	return s.srv.store.RegisterDevice(ctx, d)
 }
@@ -283,7 +299,7 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 		case tok.Kind != imgate.TokenUser || (uid != 0 && uid != tok.UserID):
 			return identity{}, refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
 		}
-		return identity{app: tok.AppID, user: tok.UserID, tokenID: tok.ID}, nil
+		return identity{app: tok.AppID, user: tok.UserID, tokenID: tok.ID, tokenExpires: tok.ExpiresAt}, nil
 	}
 	if p.Password == "" || uid == 0 || appID == "" {
 		return identity{}, refused(xsync.Status_UNAUTHORIZED, "you must login first: a token, or app_id in the URL with xid.uid and a password")

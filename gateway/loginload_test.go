@@ -43,6 +43,14 @@ func (s *slowStore) RegisterDevice(ctx context.Context, d imgate.Device) (imgate
 	return s.Store.RegisterDevice(ctx, d)
 }
 
+func (s *slowStore) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Device, bool, error) {
+	out, ok, err := s.Store.CreateDevice(ctx, d)
+	if ok {
+		s.writes.Add(1)
+	}
+	return out, ok, err
+}
+
 // TestSlowLogin checks that the login timeout bounds the wait for a
 // PROVISION, not the server's work on it: a login the store answers
 // after the timeout still succeeds. It also checks that a device coming

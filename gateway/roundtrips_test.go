@@ -72,8 +72,16 @@ func TestLoginRoundTrips(t *testing.T) {
 			}
 			warm := loginTrips(t, s, reg, alice, sn, atok)
 
-			t.Logf("store round trips per login (and its first UNREAD): token not cached %v (%v); token cached %v (%v); reconnect %v (%v)",
-				cold.login, cold.unread, warm.login, warm.unread, reconnect.login, reconnect.unread)
+			// A new device, with a token the node has not verified.
+			s = restart(t, st, gateway.Config{Metrics: m})
+			fresh := loginTripsAs(t, s, reg, alice, 0, atok, "alice-new")
+
+			t.Logf("store round trips per login (and its first UNREAD): token not cached %v (%v); token cached %v (%v); reconnect %v (%v); new device %v (%v)",
+				cold.login, cold.unread, warm.login, warm.unread, reconnect.login, reconnect.unread, fresh.login, fresh.unread)
+			// Its registration is one statement between the two reads.
+			if fresh.login > 3 {
+				t.Errorf("login of a new device: %v round trips, want at most 3", fresh.login)
+			}
 			if warm.login > 2 {
 				t.Errorf("first login with the token cached: %v round trips, want at most 2", warm.login)
 			}
@@ -103,14 +111,20 @@ type trips struct{ login, unread float64 }
 // loginTrips logs the device in on s, sends UNREAD once the session is
 // set up, and returns the round trips of each; the session is closed.
 func loginTrips(t *testing.T, s *server, reg *prometheus.Registry, uid uint64, sn uint32, tok string) trips {
+	return loginTripsAs(t, s, reg, uid, sn, tok, "alice")
+}
+
+// loginTripsAs is loginTrips of the device with the guid; sn 0 logs in a
+// new device.
+func loginTripsAs(t *testing.T, s *server, reg *prometheus.Registry, uid uint64, sn uint32, tok, guid string) trips {
 	t.Helper()
 	count := func(op string) float64 {
 		return gateway.Gathered(t, reg, "imgate_store_round_trips_total", map[string]string{"op": op})
 	}
 	login0, unread0 := count(metrics.OpLogin), count(metrics.OpUnread)
-	c, got := s.login(uid, sn, tok, "alice")
+	c, got := s.login(uid, sn, tok, guid)
 	defer c.Close()
-	if got != sn {
+	if sn != 0 && got != sn {
 		t.Fatalf("login of device %d answered device %d", sn, got)
 	}
 	// Frames are served once setup is done: the UNREAD answer comes after.

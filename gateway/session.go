@@ -36,9 +36,12 @@ type session struct {
 	sn      uint32
 	guid    string
 	tokenID string
-	since   time.Time // when the login was accepted
-	release func()    // gives back the login slot, once setup is done
-	device  imgate.Device
+	// tokenExpires is when the login's token expires; zero: never, or a
+	// password login (see Server.WatchTokens).
+	tokenExpires time.Time
+	since        time.Time // when the login was accepted
+	release      func()    // gives back the login slot, once setup is done
+	device       imgate.Device
 
 	state *imgate.LoginState // read by login for setup, which drops it
 

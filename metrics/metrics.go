@@ -54,7 +54,7 @@ func (p Path) String() string { return pathNames[p] }
 // label; the gateway maps its close codes to these.
 var CloseReasons = []string{
 	"client", "shutdown", "login_timeout", "login_failed", "kicked", "idle",
-	"slow", "protocol", "too_big", "framing", "write_error",
+	"slow", "protocol", "too_big", "framing", "write_error", "token",
 }
 
 // LatencyBuckets are the fan-out histogram's bounds in seconds: fine
@@ -107,6 +107,7 @@ type Metrics struct {
 
 	delivery      deliveryCounters
 	invalidations invalidationCounters
+	rateLimited   *prometheus.CounterVec
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -208,6 +209,9 @@ func New(reg prometheus.Registerer) *Metrics {
 	buildInfo.WithLabelValues(build()).Set(1)
 	m.delivery = newDeliveryCounters(m)
 	m.invalidations = newInvalidationCounters(m)
+	m.rateLimited = newRateLimited(m)
+	m.rateLimited.WithLabelValues("user")
+	m.rateLimited.WithLabelValues("app")
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)
