@@ -212,6 +212,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.rateLimited = newRateLimited(m)
 	m.rateLimited.WithLabelValues("user")
 	m.rateLimited.WithLabelValues("app")
+	m.rateLimited.WithLabelValues("unread")
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

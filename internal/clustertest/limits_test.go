@@ -49,7 +49,7 @@ func TestUserSendLimitAcrossNodes(t *testing.T) {
 	}
 	var counted float64
 	for _, n := range c.nodes {
-		counted += n.metric(`imgate_sends_rate_limited_total{limit="user"}`)
+		counted += n.metric(`imgate_rate_limited_total{limit="user"}`)
 	}
 	if counted != float64(refused) {
 		t.Errorf("nodes counted %v refusals, want %d", counted, refused)
