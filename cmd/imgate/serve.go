@@ -134,6 +134,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	// round trips.
 	reg, m := metrics.NewRegistry()
 	sf.roundTrips = m
+	// A store or Redis outage fails every request alike: its lines are
+	// held back after the first few, and counted (package logguard).
+	sf.guard = true
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
 		return serveStore(ctx, c, store, reg, m, logger)
 	})
