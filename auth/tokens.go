@@ -35,6 +35,8 @@ type Config struct {
 	// CacheSize bounds the number of cached records, and of token strings
 	// whose signature was checked. Default 100,000.
 	CacheSize int
+	// Passwords bounds password checks (see Tokens.Passwords).
+	Passwords PasswordConfig
 	// Metrics counts the cache's hits and misses; nil counts into the void.
 	Metrics *metrics.Metrics
 }
@@ -92,6 +94,7 @@ type Tokens struct {
 	now    func() time.Time
 	parser *jwt.Parser
 	count  metrics.CacheCounters
+	pw     *Passwords
 
 	mu      sync.Mutex
 	cache   map[string]entry     // by token id
@@ -113,10 +116,16 @@ func New(store imgate.Store, cfg Config, now func() time.Time) (*Tokens, error) 
 		now:     now,
 		parser:  jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS512.Alg()}), jwt.WithTimeFunc(now)),
 		count:   cfg.Metrics.Cache("token"),
+		pw:      NewPasswords(cfg.Passwords, cfg.Metrics, now),
 		cache:   make(map[string]entry),
 		checked: make(map[[32]byte]checked),
 	}, nil
 }
+
+// Passwords returns the password checker that every password login (REST
+// and WebSocket) goes through, so that they share one pool and one set
+// of limits.
+func (t *Tokens) Passwords() *Passwords { return t.pw }
 
 // LoadSecret returns the configured secret, or else the one kept in the
 // store, generating and keeping one on first use.

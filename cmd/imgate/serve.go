@@ -37,6 +37,8 @@ type serveConfig struct {
 	drain        time.Duration
 	metrics      string // the metrics listener's address; empty: none
 	pprof        bool
+	realIPHeader string
+	passwords    auth.PasswordConfig
 	gateway      gateway.Config
 	delivery     delivery.Config
 	redis        redisConfig
@@ -60,6 +62,14 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.publicURL, "public-url", e.getenv("IMGATE_PUBLIC_URL"), "scheme and host clients reach imgate at, e.g. https://im.example.com, given to MaxIM's SDKs by /v2/app_dns; empty: http://<listen address> (env IMGATE_PUBLIC_URL)")
 	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret; empty keeps a generated one in the store (env IMGATE_SECRET)")
 	fs.intVar(&c.passwordCost, "password-cost", "IMGATE_PASSWORD_COST", 10, "bcrypt cost of stored passwords, 4 to 31")
+	pc := &c.passwords
+	fs.intVar(&pc.Workers, "password-workers", "IMGATE_PASSWORD_WORKERS", 0, "bcrypt password checks run at once, in a pool of their own; 0: half the CPUs")
+	fs.intVar(&pc.Queue, "password-queue", "IMGATE_PASSWORD_QUEUE", 0, "password checks that may wait for a worker; more are refused at once (code 429, RATE_LIMIT_EXCEEDED); 0: 8 per worker")
+	fs.intVar(&pc.UserFailures, "login-user-failures", "IMGATE_LOGIN_USER_FAILURES", 5, "failed password logins of one user before back-off")
+	fs.intVar(&pc.SourceFailures, "login-source-failures", "IMGATE_LOGIN_SOURCE_FAILURES", 30, "failed password logins from one client address before back-off")
+	fs.durationVar(&pc.BackOff, "login-backoff", "IMGATE_LOGIN_BACKOFF", time.Second, "first back-off after too many failed password logins; doubles with each further failure")
+	fs.durationVar(&pc.MaxBackOff, "login-backoff-max", "IMGATE_LOGIN_BACKOFF_MAX", 15*time.Minute, "longest back-off")
+	fs.StringVar(&c.realIPHeader, "real-ip-header", e.getenv("IMGATE_REAL_IP_HEADER"), "header a trusted proxy in front sets to the client's address (X-Forwarded-For: its last entry, or X-Real-IP), for per-address limits; empty: the connection's address (env IMGATE_REAL_IP_HEADER)")
 	fs.intVar(&c.maxBody, "max-body-bytes", "IMGATE_MAX_BODY_BYTES", 1<<20, "largest REST request body")
 	fs.intVar(&c.maxList, "max-list", "IMGATE_MAX_LIST", 500, "longest list argument of a REST request")
 	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
@@ -111,6 +121,10 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
+	if pc.Workers < 0 || pc.Queue < 0 || pc.UserFailures < 1 || pc.SourceFailures < 1 || pc.BackOff <= 0 || pc.MaxBackOff < pc.BackOff {
+		return fmt.Errorf("--password-workers and --password-queue must be 0 or more, --login-*-failures 1 or more, --login-backoff positive and --login-backoff-max no shorter")
+	}
+	pc.Cost = c.passwordCost
 	if err := checkPublicURL(c.publicURL); err != nil {
 		return err
 	}
@@ -140,7 +154,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	if err != nil {
 		return err
 	}
-	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Metrics: m}, nil)
+	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Passwords: c.passwords, Metrics: m}, nil)
 	if err != nil {
 		return err
 	}
@@ -181,7 +195,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
-		Handler:           routes(api, gw, store, bus),
+		Handler:           auth.Sources(c.realIPHeader, routes(api, gw, store, bus)),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
