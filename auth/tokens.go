@@ -127,13 +127,31 @@ func New(store imgate.Store, cfg Config, now func() time.Time) (*Tokens, error) 
 // of limits.
 func (t *Tokens) Passwords() *Passwords { return t.pw }
 
+// MinSecretLen is the shortest secret LoadSecret takes, in bytes: an
+// HMAC key shorter than that is open to brute force offline from any one
+// token. Generated secrets have this length.
+const MinSecretLen = 32
+
+// CheckSecret refuses a configured secret shorter than MinSecretLen; ""
+// (generate one) passes.
+func CheckSecret(configured string) error {
+	if configured != "" && len(configured) < MinSecretLen {
+		return fmt.Errorf("auth: the secret has %d bytes; at least %d are needed (e.g. openssl rand -hex 32)", len(configured), MinSecretLen)
+	}
+	return nil
+}
+
 // LoadSecret returns the configured secret, or else the one kept in the
-// store, generating and keeping one on first use.
+// store, generating and keeping one on first use. A configured secret
+// must pass CheckSecret.
 func LoadSecret(ctx context.Context, store imgate.Store, configured string) ([]byte, error) {
 	if configured != "" {
+		if err := CheckSecret(configured); err != nil {
+			return nil, err
+		}
 		return []byte(configured), nil
 	}
-	fresh := make([]byte, 32)
+	fresh := make([]byte, MinSecretLen)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("auth: generate secret: %w", err)
 	}

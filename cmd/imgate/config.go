@@ -21,6 +21,7 @@ import (
 type storeFlags struct {
 	postgres string
 	dataDir  string
+	openDir  bool // allow a data dir its group or others may access
 	logLevel string
 	// roundTrips counts the store's calls into its driver; nil: none.
 	roundTrips sqlstore.RoundTrips
@@ -30,6 +31,7 @@ func (e env) storeFlags(fs *flagSet) *storeFlags {
 	sf := &storeFlags{}
 	fs.StringVar(&sf.postgres, "postgres", e.getenv("IMGATE_POSTGRES"), "Postgres DSN; empty selects the embedded SQLite store (env IMGATE_POSTGRES)")
 	fs.StringVar(&sf.dataDir, "data-dir", e.str("IMGATE_DATA_DIR", "./imgate-data"), "directory of the embedded store (env IMGATE_DATA_DIR)")
+	fs.boolVar(&sf.openDir, "allow-open-data-dir", "IMGATE_ALLOW_OPEN_DATA_DIR", "use a --data-dir that its group or others may access (refused by default: the store holds the secret, password hashes and messages)")
 	fs.StringVar(&sf.logLevel, "log-level", e.str("IMGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env IMGATE_LOG_LEVEL)")
 	return sf
 }
@@ -49,7 +51,7 @@ func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned,
 		}
 		return s, nil
 	}
-	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir, RoundTrips: sf.roundTrips}, logger)
+	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir, RoundTrips: sf.roundTrips, PrivateDir: !sf.openDir}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", sf.dataDir, err)
 	}

@@ -14,7 +14,7 @@ import (
 // probes and other requests are answered meanwhile (issue 17, item 3:
 // 100 concurrent wrong passwords took /healthz to ~1 s).
 func TestHealthDuringPasswordFlood(t *testing.T) {
-	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}}
+	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}}
 	url, l, stop := c.serve("--password-cost", "10", "--password-workers", "1", "--password-queue", "2",
 		"--login-user-failures", "1000", "--login-source-failures", "1000")
 	defer stop()

@@ -60,7 +60,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	var c serveConfig
 	fs.StringVar(&c.listen, "listen", e.str("IMGATE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (env IMGATE_LISTEN)")
 	fs.StringVar(&c.publicURL, "public-url", e.getenv("IMGATE_PUBLIC_URL"), "scheme and host clients reach imgate at, e.g. https://im.example.com, given to MaxIM's SDKs by /v2/app_dns; empty: http://<listen address> (env IMGATE_PUBLIC_URL)")
-	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret; empty keeps a generated one in the store (env IMGATE_SECRET)")
+	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret, at least 32 bytes; empty keeps a generated one in the store (env IMGATE_SECRET)")
 	fs.intVar(&c.passwordCost, "password-cost", "IMGATE_PASSWORD_COST", 10, "bcrypt cost of stored passwords, 4 to 31")
 	pc := &c.passwords
 	fs.intVar(&pc.Workers, "password-workers", "IMGATE_PASSWORD_WORKERS", 0, "bcrypt password checks run at once, in a pool of their own; 0: half the CPUs")
@@ -117,6 +117,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		g.WindowBytes = -1 // the gateway's zero is its default
 	default:
 		g.WindowBytes = int64(window)
+	}
+	if err := auth.CheckSecret(c.secret); err != nil {
+		return fmt.Errorf("--secret: %w", err)
 	}
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")

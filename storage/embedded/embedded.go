@@ -43,6 +43,12 @@ type Config struct {
 	// RoundTrips counts the calls into the driver (*metrics.Metrics);
 	// nil counts none.
 	RoundTrips sqlstore.RoundTrips
+	// PrivateDir makes Open refuse a Dir that its group or others may
+	// access: the file holds the signing secret, password hashes and
+	// every message. imgate's commands set it unless told otherwise
+	// (--allow-open-data-dir). Whatever it says, the files Open creates
+	// are its owner's only.
+	PrivateDir bool
 }
 
 // Store is the SQLite imgate.Store.
@@ -62,10 +68,16 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if cfg.Dir == "" {
 		return nil, errors.New("embedded: Config.Dir is empty")
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded: create dir: %w", err)
 	}
+	if err := checkDir(cfg.Dir, !cfg.PrivateDir); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(cfg.Dir, FileName)
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	w, err := openPool(ctx, path, true, cfg.RoundTrips)
 	if err != nil {
 		return nil, err
@@ -80,6 +92,47 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		return nil, errors.Join(err, w.Close())
 	}
 	return &Store{Store: sqlstore.New(w, r, dialect())}, nil
+}
+
+// checkDir refuses a data directory its group or others may access,
+// unless allowed.
+func checkDir(dir string, allow bool) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("embedded: data dir: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && !allow {
+		return fmt.Errorf("embedded: data dir %s has mode %04o: its group or others may read the store (secret, password hashes, messages); run chmod 700 on it, or allow it explicitly (--allow-open-data-dir)", dir, perm)
+	}
+	return nil
+}
+
+// ownerOnly creates the database file readable and writable by its owner
+// only, before SQLite creates it with the umask's mode, and takes group
+// and others' access from the files of an existing store. SQLite gives
+// the WAL and shared-memory files the database file's mode.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("embedded: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("embedded: create %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("embedded: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("embedded: restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // openPool opens the writer pool (one connection, IMMEDIATE transactions)
