@@ -108,6 +108,7 @@ type Metrics struct {
 	delivery      deliveryCounters
 	invalidations invalidationCounters
 	passwords     [nPasswordResults]prometheus.Counter
+	connRefusals  prometheus.Counter
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -210,6 +211,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.delivery = newDeliveryCounters(m)
 	m.invalidations = newInvalidationCounters(m)
 	m.passwords = newPasswordCounters(m)
+	m.connRefusals = newConnRefusals(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

@@ -38,6 +38,9 @@ type serveConfig struct {
 	metrics      string // the metrics listener's address; empty: none
 	pprof        bool
 	realIPHeader string
+	headerTime   time.Duration
+	bodyTime     time.Duration
+	connsPerIP   int
 	passwords    auth.PasswordConfig
 	gateway      gateway.Config
 	delivery     delivery.Config
@@ -70,6 +73,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&pc.BackOff, "login-backoff", "IMGATE_LOGIN_BACKOFF", time.Second, "first back-off after too many failed password logins; doubles with each further failure")
 	fs.durationVar(&pc.MaxBackOff, "login-backoff-max", "IMGATE_LOGIN_BACKOFF_MAX", 15*time.Minute, "longest back-off")
 	fs.StringVar(&c.realIPHeader, "real-ip-header", e.getenv("IMGATE_REAL_IP_HEADER"), "header a trusted proxy in front sets to the client's address (X-Forwarded-For: its last entry, or X-Real-IP), for per-address limits; empty: the connection's address (env IMGATE_REAL_IP_HEADER)")
+	fs.durationVar(&c.headerTime, "header-timeout", "IMGATE_HEADER_TIMEOUT", 10*time.Second, "time a request's headers may take to arrive")
+	fs.durationVar(&c.bodyTime, "body-timeout", "IMGATE_BODY_TIMEOUT", 10*time.Second, "time a REST request, from its start, may take for its body to arrive; past it the request fails and the connection closes")
+	fs.intVar(&c.connsPerIP, "max-conns-per-ip", "IMGATE_MAX_CONNS_PER_IP", 1000, "TCP connections (REST and WebSocket) open at once from one source address; more are closed at accept; 0: no limit")
 	fs.intVar(&c.maxBody, "max-body-bytes", "IMGATE_MAX_BODY_BYTES", 1<<20, "largest REST request body")
 	fs.intVar(&c.maxList, "max-list", "IMGATE_MAX_LIST", 500, "longest list argument of a REST request")
 	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
@@ -117,6 +123,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 		g.WindowBytes = -1 // the gateway's zero is its default
 	default:
 		g.WindowBytes = int64(window)
+	}
+	if c.headerTime <= 0 || c.bodyTime <= 0 || c.connsPerIP < 0 {
+		return fmt.Errorf("--header-timeout and --body-timeout must be positive, --max-conns-per-ip 0 (no limit) or more")
 	}
 	if err := auth.CheckSecret(c.secret); err != nil {
 		return fmt.Errorf("--secret: %w", err)
@@ -194,19 +203,19 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL,
+		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL, BodyTimeout: c.bodyTime,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
 		Handler:           auth.Sources(c.realIPHeader, routes(api, gw, store, bus)),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: c.headerTime,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("imgate listening", "addr", ln.Addr().String(), "public_url", public)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(limitPerSource(ln, c.connsPerIP, m)); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
 		return nil
