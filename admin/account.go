@@ -137,6 +137,10 @@ func (s *Server) setStatus(status imgate.UserStatus) handlerFunc {
 	}
 }
 
+// maxUserOffset is the largest offset /user/list asks the store for; a
+// later page is empty without asking (no app has 2^31 users).
+const maxUserOffset = 1<<31 - 1
+
 // GET /user/list?page_num=1&page_size=50, admin only; page_size ≤ 200.
 func (s *Server) listUsers(r *http.Request, c *call) (any, error) {
 	q := query{r}
@@ -150,6 +154,10 @@ func (s *Server) listUsers(r *http.Request, c *call) (any, error) {
 	}
 	if num < 1 || size < 1 || size > 200 {
 		return nil, badParam("page_num must be at least 1 and page_size from 1 to 200")
+	}
+	if num-1 > maxUserOffset/size {
+		// Past any app's users; (num-1)*size would overflow.
+		return []userBasic{}, nil
 	}
 	users, err := s.store.Users(r.Context(), c.app.ID, int((num-1)*size), int(size))
 	if err != nil {

@@ -52,3 +52,17 @@ func TestListLimitBeforeWork(t *testing.T) {
 		t.Errorf("message %q does not name the list's length as sent", *r.Message)
 	}
 }
+
+// TestUserListHugePage: a page past any app's users is empty, not page 1
+// by an overflow of (page_num-1)*page_size (issue 17, item 9).
+func TestUserListHugePage(t *testing.T) {
+	a := startEmbedded(t)
+	a.user("bob")
+	for _, q := range []string{"page_num=9223372036854775807", "page_num=9223372036854775807&page_size=200", "page_num=46116860184273880&page_size=200"} {
+		var page []map[string]any
+		a.ok("GET", "/user/list?"+q, a.as(a.admin), nil, &page)
+		if len(page) != 0 {
+			t.Errorf("/user/list?%s: %d users, want none", q, len(page))
+		}
+	}
+}
