@@ -86,7 +86,9 @@ type Store interface {
 	// that is not empty and exists; it then updates Platform, UserAgent,
 	// LastLoginAt, and GUID (which moves from any other device of the user
 	// holding it), and fills PushToken if the device had none. Otherwise it
-	// creates the device with the user's next free SN. CodeUserNotFound.
+	// creates the device with the user's next free SN and, if the user
+	// then has more than MaxDeviceRecords devices, deletes those that
+	// logged in least recently (the new one never). CodeUserNotFound.
 	RegisterDevice(ctx context.Context, d Device) (Device, error)
 	// Device returns one device of the user: ErrDeviceNotFound.
 	Device(ctx context.Context, appID string, userID int64, sn uint32) (Device, error)

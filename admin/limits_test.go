@@ -66,3 +66,25 @@ func TestUserListHugePage(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceRecordsCapped: logins from ever new device_guids keep at most
+// imgate.MaxDeviceRecords devices per user, dropping those that logged in
+// least recently (issue 17, item 9: rows grew without bound).
+func TestDeviceRecordsCapped(t *testing.T) {
+	a := startEmbedded(t)
+	uid, _ := a.user("carol")
+	pub := h{"app_id": a.app}
+	for i := range imgate.MaxDeviceRecords + 5 {
+		a.ok("POST", "/token/user", pub, fmt.Sprintf(`{"name":"carol","password":"pw","device_guid":"guid-%d"}`, i), nil)
+	}
+	var devices []struct {
+		DeviceSN int64 `json:"device_sn"`
+	}
+	a.ok("GET", "/user/device/list", a.as(a.admin, uid), nil, &devices)
+	if len(devices) != imgate.MaxDeviceRecords {
+		t.Fatalf("%d devices listed after %d new device_guids, want %d", len(devices), imgate.MaxDeviceRecords+5, imgate.MaxDeviceRecords)
+	}
+	if first := devices[0].DeviceSN; first != 6 {
+		t.Errorf("oldest device kept has sn %d, want 6 (the first five logged in least recently)", first)
+	}
+}

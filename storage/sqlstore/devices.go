@@ -73,8 +73,8 @@ func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Dev
 		if found {
 			cur = loggedIn(cur, d)
 			err = saveDevice(ctx, tx, cur)
-		} else {
-			cur, err = insertDevice(ctx, tx, d)
+		} else if cur, err = insertDevice(ctx, tx, d); err == nil {
+			err = pruneDevices(ctx, tx, cur)
 		}
 		if err != nil {
 			return err
@@ -237,6 +237,25 @@ func insertDevice(ctx context.Context, tx *sqlx.Tx, d imgate.Device) (imgate.Dev
 	}
 	_, err = tx.NamedExecContext(ctx, "INSERT INTO devices ("+deviceColumns+") VALUES ("+deviceValues+")", newDeviceRow(d))
 	return d, err
+}
+
+// pruneDevices deletes the devices of kept's user beyond the
+// imgate.MaxDeviceRecords that logged in last, never kept itself. The
+// user's row is locked, so the count cannot move meanwhile.
+func pruneDevices(ctx context.Context, tx *sqlx.Tx, kept imgate.Device) error {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind("SELECT COUNT(*) FROM devices WHERE app_id = ? AND user_id = ?"), kept.AppID, kept.UserID)
+	if err != nil || n <= imgate.MaxDeviceRecords {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM devices WHERE app_id = ? AND user_id = ? AND sn IN (
+		SELECT sn FROM devices WHERE app_id = ? AND user_id = ? AND sn <> ?
+		ORDER BY last_login_at, sn LIMIT ?)`),
+		kept.AppID, kept.UserID, kept.AppID, kept.UserID, int64(kept.SN), n-imgate.MaxDeviceRecords)
+	if err != nil {
+		return fmt.Errorf("prune devices: %w", err)
+	}
+	return nil
 }
 
 // saveDevice writes every field of d but the key, after taking d's GUID
