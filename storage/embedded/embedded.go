@@ -49,11 +49,40 @@ type Config struct {
 	// (--allow-open-data-dir). Whatever it says, the files Open creates
 	// are its owner's only.
 	PrivateDir bool
+	// Sync is SQLite's synchronous setting: SyncNormal (the default) or
+	// SyncFull. See SyncFull.
+	Sync Sync
+}
+
+// Sync is how hard a commit waits for the disk.
+type Sync string
+
+const (
+	// SyncNormal (WAL with synchronous=NORMAL) survives a crash of the
+	// process but may lose the last commits, acknowledged ones included,
+	// to an OS crash or a power cut; the database stays consistent.
+	SyncNormal Sync = "normal"
+	// SyncFull (synchronous=FULL) syncs the WAL at every commit, so that
+	// an acknowledged commit survives a power cut too, at the cost of an
+	// fsync per commit (BENCHMARKS.md, "Embedded store: --sync").
+	SyncFull Sync = "full"
+)
+
+// pragma is the value of SQLite's synchronous pragma for the mode.
+func (m Sync) pragma() (string, error) {
+	switch m {
+	case "", SyncNormal:
+		return "NORMAL", nil
+	case SyncFull:
+		return "FULL", nil
+	}
+	return "", fmt.Errorf("embedded: sync %q: want normal or full", string(m))
 }
 
 // Store is the SQLite imgate.Store.
 type Store struct {
 	*sqlstore.Store
+	w *sqlx.DB // the writer, for tests of its settings
 }
 
 var _ imgate.Store = (*Store)(nil)
@@ -68,6 +97,10 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if cfg.Dir == "" {
 		return nil, errors.New("embedded: Config.Dir is empty")
 	}
+	syncPragma, err := cfg.Sync.pragma()
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded: create dir: %w", err)
 	}
@@ -78,7 +111,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if err := ownerOnly(path); err != nil {
 		return nil, err
 	}
-	w, err := openPool(ctx, path, true, cfg.RoundTrips)
+	w, err := openPool(ctx, path, true, syncPragma, cfg.RoundTrips)
 	if err != nil {
 		return nil, err
 	}
@@ -87,11 +120,11 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if err := migrate(ctx, w, logger); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	r, err := openPool(ctx, path, false, cfg.RoundTrips)
+	r, err := openPool(ctx, path, false, syncPragma, cfg.RoundTrips)
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	return &Store{Store: sqlstore.New(w, r, dialect())}, nil
+	return &Store{Store: sqlstore.New(w, r, dialect()), w: w}, nil
 }
 
 // checkDir refuses a data directory its group or others may access,
@@ -137,13 +170,14 @@ func ownerOnly(path string) error {
 
 // openPool opens the writer pool (one connection, IMMEDIATE transactions)
 // or the reader pool (read-only connections, one per CPU, at least four).
-// The pragmas ride in the DSN so that every pooled connection gets them.
-func openPool(ctx context.Context, path string, writer bool, rt sqlstore.RoundTrips) (*sqlx.DB, error) {
+// The pragmas ride in the DSN so that every pooled connection gets them;
+// sync is the synchronous pragma's value.
+func openPool(ctx context.Context, path string, writer bool, sync string, rt sqlstore.RoundTrips) (*sqlx.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
 	// Statement journals (an INSERT … ON CONFLICT inside a transaction
 	// opens one) in memory, not in a temporary file written page by page.
 	q.Add("_pragma", "temp_store(MEMORY)")
