@@ -11,8 +11,10 @@ import (
 )
 
 // POST /user/change_password {old_password, new_password}: the user's
-// other tokens are revoked; the one making the call, if a user token,
-// stays valid.
+// other tokens are revoked and their sessions closed with
+// PASSWORD_CHANGED; the one making the call, if a user token, stays
+// valid, and so do the sessions logged in with it (the device that
+// changed the password).
 func (s *Server) changePassword(r *http.Request, c *call) (any, error) {
 	var req struct {
 		OldPassword string `json:"old_password"`
@@ -70,11 +72,14 @@ func (s *Server) changePasswordAdmin(r *http.Request, c *call) (any, error) {
 	return true, s.signOut(r.Context(), c.app.ID, c.userID, "", imgate.UserPasswordChanged)
 }
 
-// signOut revokes the user's tokens but keep and closes its sessions,
-// telling them why with a UserNotice of the type.
+// signOut revokes the user's tokens but keep and closes the sessions of
+// the others, telling them why with a UserNotice of the type.
 func (s *Server) signOut(ctx context.Context, appID string, userID int64, keep string, notice int) error {
 	if err := s.tokens.RevokeUser(ctx, appID, userID, keep); err != nil {
 		return err
+	}
+	if keep != "" {
+		return s.sessions.KickOthers(ctx, appID, userID, keep, notice)
 	}
 	return s.sessions.Kick(ctx, appID, userID, 0, notice)
 }

@@ -88,6 +88,9 @@ type Sessions interface {
 	// devices when sn is 0) why they end, with a UserNotice of the type
 	// (an imgate.User* constant), and closes them.
 	Kick(ctx context.Context, appID string, userID int64, sn uint32, notice int) error
+	// KickOthers is Kick of every device of the user but the sessions
+	// logged in with the token id keep.
+	KickOthers(ctx context.Context, appID string, userID int64, keep string, notice int) error
 }
 
 // Server is the REST API. It is an http.Handler.
@@ -185,3 +188,6 @@ type noSessions struct{}
 
 func (noSessions) Online(context.Context, string, int64) (bool, error)    { return false, nil }
 func (noSessions) Kick(context.Context, string, int64, uint32, int) error { return nil }
+func (noSessions) KickOthers(context.Context, string, int64, string, int) error {
+	return nil
+}
