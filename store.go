@@ -16,7 +16,11 @@ import (
 // The fn callbacks of the Update methods run inside the store's write
 // transaction: they must not call the store (the embedded store has one
 // writer connection and would deadlock), and an fn that changes a key field
-// fails the update with an internal error.
+// fails the update with an internal error. The same holds for the fn of
+// Roster, CreateGroup and UpdateGroup. Any such fn may run more than once:
+// a transaction that Postgres aborts to break a deadlock runs again (up to
+// three times), so fn must leave nothing behind of a run that rolled back
+// (reset what it collects at its start).
 type Store interface {
 	RosterStore
 	GroupStore
