@@ -317,6 +317,14 @@ func (p *Passwords) succeeded(users []string) {
 	}
 }
 
+// Tracked returns the number of users and sources whose failures are
+// kept.
+func (p *Passwords) Tracked() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.failures)
+}
+
 // sourceKey is the context key of a request's source address.
 type sourceKey struct{}
 
