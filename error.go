@@ -23,12 +23,14 @@ const (
 	CodeForbidden           = 10010
 	CodeAlreadyBound        = 10011
 	CodeApplicationDeclined = 10012
+	// CodeTooManyAttempts is the web SDK's code for too many failed
+	// attempts: a password check refused unchecked while the user or the
+	// client's address is in back-off after failures, and a send over a
+	// user's or an app's rate.
+	CodeTooManyAttempts = 10028
 	// CodeMobileTaken is the web SDK's code for a mobile number bound to
 	// another account; MaxIM's server table has none of its own for it.
 	CodeMobileTaken = 11012
-	// CodeTooManyAttempts is the web SDK's code for too many attempts:
-	// imgate answers it to sends over a user's or an app's rate.
-	CodeTooManyAttempts = 10028
 
 	CodeStore                = 20000
 	CodeGroupNotFound        = 20001
@@ -57,6 +59,11 @@ const (
 	CodeQRCodeExpired        = 20025
 
 	CodeUnknownApp = 40000
+
+	// CodeBusy is imgate's own, for work refused at once because its
+	// bounded pool is full (password checks): retry in a moment. MaxIM's
+	// table has none; like MaxIM's 402 it borrows the HTTP status.
+	CodeBusy = 429
 	// CodeDNSInvalidApp answers discovery (/v2/app_dns) of a missing or
 	// unknown app_id: the code MaxIM's web demo shows as "DNS: invalid
 	// AppID". Other paths answer CodeUnknownApp.

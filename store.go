@@ -16,7 +16,11 @@ import (
 // The fn callbacks of the Update methods run inside the store's write
 // transaction: they must not call the store (the embedded store has one
 // writer connection and would deadlock), and an fn that changes a key field
-// fails the update with an internal error.
+// fails the update with an internal error. The same holds for the fn of
+// Roster, CreateGroup and UpdateGroup. Any such fn may run more than once:
+// a transaction that Postgres aborts to break a deadlock runs again (up to
+// three times), so fn must leave nothing behind of a run that rolled back
+// (reset what it collects at its start).
 type Store interface {
 	RosterStore
 	GroupStore
@@ -89,13 +93,16 @@ type Store interface {
 	// that is not empty and exists; it then updates Platform, UserAgent,
 	// LastLoginAt, and GUID (which moves from any other device of the user
 	// holding it), and fills PushToken if the device had none. Otherwise it
-	// creates the device with the user's next free SN. CodeUserNotFound.
+	// creates the device with the user's next free SN and, if the user
+	// then has more than MaxDeviceRecords devices, deletes those that
+	// logged in least recently (the new one never). CodeUserNotFound.
 	RegisterDevice(ctx context.Context, d Device) (Device, error)
 	// CreateDevice creates d as a new device of d.UserID in one statement,
 	// as RegisterDevice would create it (the user's next SN, the user's
 	// latest notice Seq), unless the user has a device with d's SN or GUID.
-	// It returns false, and creates nothing, then, and when the user does
-	// not exist or a concurrent login took the SN; the caller registers
+	// It returns false, and creates nothing, then, when the user has
+	// MaxDeviceRecords devices or does not exist, and when a concurrent
+	// login took the SN; the caller registers
 	// the device with RegisterDevice, which says which. A login whose
 	// LoginState found no device with the SN tries it first: a new
 	// device's registration is then one round trip, not a transaction.

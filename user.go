@@ -85,6 +85,13 @@ const (
 	PlatformWeb
 )
 
+// MaxDeviceRecords bounds the devices kept per user: when a login creates
+// one more, Store.RegisterDevice deletes the user's devices that logged
+// in least recently beyond it, so that new device_guids (a reinstall, a
+// browser without storage, a script) cannot grow the rows without bound.
+// MaxDevices online at once is far below it.
+const MaxDeviceRecords = 100
+
 // Device is one client installation of a user. SN is the deviceSN of XSYNC:
 // assigned by the server, unique per user, reused by the client. GUID
 // identifies the physical device, so a second login from it replaces the

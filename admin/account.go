@@ -12,8 +12,10 @@ import (
 )
 
 // POST /user/change_password {old_password, new_password}: the user's
-// other tokens are revoked; the one making the call, if a user token,
-// stays valid.
+// other tokens are revoked and their sessions closed with
+// PASSWORD_CHANGED; the one making the call, if a user token, stays
+// valid, and so do the sessions logged in with it (the device that
+// changed the password).
 func (s *Server) changePassword(r *http.Request, c *call) (any, error) {
 	var req struct {
 		OldPassword string `json:"old_password"`
@@ -71,8 +73,8 @@ func (s *Server) changePasswordAdmin(r *http.Request, c *call) (any, error) {
 	return true, s.signOut(r.Context(), c.app.ID, c.userID, "", imgate.UserPasswordChanged)
 }
 
-// signOut revokes the user's tokens but keep and closes its sessions,
-// telling them why with a UserNotice of the type.
+// signOut revokes the user's tokens but keep and closes the sessions of
+// the others, telling them why with a UserNotice of the type.
 func (s *Server) signOut(ctx context.Context, appID string, userID int64, keep string, notice int) error {
 	ids, err := s.tokens.RevokeUser(ctx, appID, userID, keep)
 	if err != nil {
@@ -81,6 +83,9 @@ func (s *Server) signOut(ctx context.Context, appID string, userID int64, keep s
 	// Every node forgets the tokens at once, rather than when its cache
 	// of them expires (and ends sessions logged in with them).
 	s.core.Invalidate(ctx, delivery.Invalidation{App: appID, Tokens: ids, Notice: notice})
+	if keep != "" {
+		return s.sessions.KickOthers(ctx, appID, userID, keep, notice)
+	}
 	return s.sessions.Kick(ctx, appID, userID, 0, notice)
 }
 
@@ -142,6 +147,10 @@ func (s *Server) setStatus(status imgate.UserStatus) handlerFunc {
 	}
 }
 
+// maxUserOffset is the largest offset /user/list asks the store for; a
+// later page is empty without asking (no app has 2^31 users).
+const maxUserOffset = 1<<31 - 1
+
 // GET /user/list?page_num=1&page_size=50, admin only; page_size ≤ 200.
 func (s *Server) listUsers(r *http.Request, c *call) (any, error) {
 	q := query{r}
@@ -155,6 +164,10 @@ func (s *Server) listUsers(r *http.Request, c *call) (any, error) {
 	}
 	if num < 1 || size < 1 || size > 200 {
 		return nil, badParam("page_num must be at least 1 and page_size from 1 to 200")
+	}
+	if num-1 > maxUserOffset/size {
+		// Past any app's users; (num-1)*size would overflow.
+		return []userBasic{}, nil
 	}
 	users, err := s.store.Users(r.Context(), c.app.ID, int((num-1)*size), int(size))
 	if err != nil {

@@ -45,7 +45,7 @@ func TestDeleteUser(t *testing.T) {
 		a.fails(imgate.CodeForbidden, "DELETE", "/user/delete", a.as(tok), nil)
 		a.ok("DELETE", "/user/delete", a.as(tok), `{"password":"pw"}`, nil)
 		a.fails(imgate.CodeInvalidToken, "GET", "/user/settings", a.as(tok), nil)
-		a.fails(imgate.CodeUserNotFound, "POST", "/token/user", h{"app_id": a.app}, `{"name":"frank","password":"pw"}`)
+		a.fails(imgate.CodeForbidden, "POST", "/token/user", h{"app_id": a.app}, `{"name":"frank","password":"pw"}`)
 		a.fails(imgate.CodeUserNotFound, "GET", "/user/settings", a.as(a.admin, uid), nil)
 
 		uid2, tok2 := a.user("frank") // the name is free again

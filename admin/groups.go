@@ -3,7 +3,6 @@ package admin
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -120,11 +119,19 @@ func notifyUsers(tx imgate.GroupTx, n imgate.Notice, users ...int64) error {
 }
 
 // uniqueIDs returns the ids without duplicates, zeros and the skipped
-// ones, in their first order.
+// ones, in their first order. It is linear in len(in) (a set, not a scan
+// of what it kept per id), so that no list a request can send costs more
+// than its length; callers still check a list's length before calling it.
 func uniqueIDs(in []int64, skip ...int64) []int64 {
 	out := make([]int64, 0, len(in))
+	seen := make(map[int64]struct{}, len(in)+len(skip))
+	seen[0] = struct{}{}
+	for _, v := range skip {
+		seen[v] = struct{}{}
+	}
 	for _, v := range in {
-		if v != 0 && !slices.Contains(out, v) && !slices.Contains(skip, v) {
+		if _, dup := seen[v]; !dup {
+			seen[v] = struct{}{}
 			out = append(out, v)
 		}
 	}

@@ -67,8 +67,16 @@ func start(t *testing.T, s imgate.Store) *api {
 // startWith serves the REST API with the configuration.
 func startWith(t *testing.T, s imgate.Store, cfg admin.Config) *api {
 	t.Helper()
+	return startAuth(t, s, cfg, auth.Config{}, nil)
+}
+
+// startAuth serves the REST API with the configurations of the API and of
+// its tokens (whose secret it sets) and the clock (nil: time.Now).
+func startAuth(t *testing.T, s imgate.Store, cfg admin.Config, acfg auth.Config, now func() time.Time) *api {
+	t.Helper()
 	t.Cleanup(func() { s.Close() })
-	tokens, err := auth.New(s, auth.Config{Secret: []byte("test secret")}, nil)
+	acfg.Secret = []byte("test secret")
+	tokens, err := auth.New(s, acfg, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,13 +128,18 @@ func (s *Server) decodeMessage(r *http.Request, maxCType int) (messageRequest, e
 	case len(req.TransactionID) > maxTransactionIDLen:
 		return req, badParam("transaction_id is longer than %d bytes", maxTransactionIDLen)
 	}
+	// The list as sent is bounded before anything is done per entry:
+	// duplicates count, as they cost their share of the work.
+	if err := s.checkList("targets", len(req.Targets)); err != nil {
+		return req, err
+	}
 	for _, t := range req.Targets {
 		if t <= 0 {
 			return req, badParam("targets must be positive ids")
 		}
 	}
 	req.Targets = idsOf(uniqueIDs(ids(req.Targets)))
-	return req, s.checkList("targets", len(req.Targets))
+	return req, nil
 }
 
 func idsOf(in []int64) []id {

@@ -44,6 +44,11 @@ type Config struct {
 	// Default 1 minute; imgate serve passes --token-cache-ttl, as a token
 	// of a deleted user is trusted as long.
 	CacheTTL time.Duration
+	// BodyTimeout bounds the time from a request's start to the end of
+	// its body's arrival: past it the body's read fails (10002) and the
+	// connection closes, so that a client announcing a large body and
+	// dripping it holds no connection. Default 10s.
+	BodyTimeout time.Duration
 	// Metrics counts requests by route, method and MaxIM code, and the
 	// caches' hits and misses; nil counts into the void.
 	Metrics *metrics.Metrics
@@ -61,6 +66,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = time.Minute
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 10 * time.Second
 	}
 	if c.Version == "" {
 		c.Version = "devel"
@@ -80,6 +88,9 @@ type Sessions interface {
 	// devices when sn is 0) why they end, with a UserNotice of the type
 	// (an imgate.User* constant), and closes them.
 	Kick(ctx context.Context, appID string, userID int64, sn uint32, notice int) error
+	// KickOthers is Kick of every device of the user but the sessions
+	// logged in with the token id keep.
+	KickOthers(ctx context.Context, appID string, userID int64, keep string, notice int) error
 }
 
 // Server is the REST API. It is an http.Handler.
@@ -138,6 +149,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) handle(path string, acc access, fn handlerFunc, methods ...string) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
+		// The next request on the connection starts without it: net/http
+		// sets the read deadline of each request's headers anew.
+		_ = http.NewResponseController(w).SetReadDeadline(began.Add(s.cfg.BodyTimeout))
 		r = r.WithContext(metrics.WithStoreOp(r.Context(), metrics.OpREST))
 		c, err := s.authorize(r, acc)
 		var v any
@@ -174,3 +188,6 @@ type noSessions struct{}
 
 func (noSessions) Online(context.Context, string, int64) (bool, error)    { return false, nil }
 func (noSessions) Kick(context.Context, string, int64, uint32, int) error { return nil }
+func (noSessions) KickOthers(context.Context, string, int64, string, int) error {
+	return nil
+}

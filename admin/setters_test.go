@@ -430,8 +430,8 @@ func TestUsername(t *testing.T) {
 			if r := login(a, name); r.Code != 200 || json.Unmarshal(r.Data, &tk) != nil || tk.UserID != uid {
 				t.Errorf("/token/user as %s: got %s, want a token of user %d", name, r.raw, uid)
 			}
-			if r := login(a, old); r.Code != imgate.CodeUserNotFound {
-				t.Errorf("/token/user as the old name %s: got %s, want code %d", old, r.raw, imgate.CodeUserNotFound)
+			if r := login(a, old); r.Code != imgate.CodeForbidden {
+				t.Errorf("/token/user as the old name %s: got %s, want code %d", old, r.raw, imgate.CodeForbidden)
 			}
 		})
 		t.Run("rule violations", func(t *testing.T) {

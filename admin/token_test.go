@@ -59,13 +59,13 @@ func TestTokens(t *testing.T) {
 			code             int
 		}{
 			{"wrong password", "/token/user", `{"name":"carol","password":"nope"}`, imgate.CodeForbidden},
-			{"unknown name", "/token/user", `{"name":"nobody","password":"pw"}`, imgate.CodeUserNotFound},
+			{"unknown name", "/token/user", `{"name":"nobody","password":"pw"}`, imgate.CodeForbidden}, // as a wrong password
 			{"no name", "/token/user", `{"password":"pw"}`, imgate.CodeInvalidParameter},
 			{"no password", "/token/user", `{"name":"carol"}`, imgate.CodeInvalidParameter},
-			{"unknown id", "/token/id", `{"user_id":1,"password":"pw"}`, imgate.CodeUserNotFound},
+			{"unknown id", "/token/id", `{"user_id":1,"password":"pw"}`, imgate.CodeForbidden},
 			{"bad id", "/token/id", `{"user_id":"x1","password":"pw"}`, imgate.CodeInvalidParameter},
 			{"no id", "/token/id", `{"password":"pw"}`, imgate.CodeInvalidParameter},
-			{"unknown login", "/token/login", `{"login_name":"000","password":"pw"}`, imgate.CodeUserNotFound},
+			{"unknown login", "/token/login", `{"login_name":"000","password":"pw"}`, imgate.CodeForbidden},
 			{"no login_name", "/token/login", `{"password":"pw"}`, imgate.CodeInvalidParameter},
 			{"malformed", "/token/user", `{"name":`, imgate.CodeInvalidParameter},
 		} {

@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/auth"
 )
 
 // POST /token/user {name, password, device_guid}
@@ -26,10 +28,7 @@ func (s *Server) tokenByName(r *http.Request, c *call) (any, error) {
 		return nil, badParam("name is required")
 	}
 	u, err := s.store.UserByName(r.Context(), c.app.ID, req.Name)
-	if err != nil {
-		return nil, err
-	}
-	return s.login(r, u, req.Password, req.DeviceGUID)
+	return s.login(r, c, req.Name, u, err, req.Password, req.DeviceGUID)
 }
 
 // POST /token/id {user_id, password, device_guid}
@@ -46,10 +45,7 @@ func (s *Server) tokenByID(r *http.Request, c *call) (any, error) {
 		return nil, badParam("user_id is required")
 	}
 	u, err := s.store.User(r.Context(), c.app.ID, int64(req.UserID))
-	if err != nil {
-		return nil, err
-	}
-	return s.login(r, u, req.Password, req.DeviceGUID)
+	return s.login(r, c, strconv.FormatInt(int64(req.UserID), 10), u, err, req.Password, req.DeviceGUID)
 }
 
 // POST /token/login {login_name, password, device_guid}: the login name
@@ -67,23 +63,30 @@ func (s *Server) tokenByLogin(r *http.Request, c *call) (any, error) {
 		return nil, badParam("login_name is required")
 	}
 	u, err := s.store.UserByLogin(r.Context(), c.app.ID, req.LoginName)
-	if err != nil {
-		return nil, err
-	}
-	return s.login(r, u, req.Password, req.DeviceGUID)
+	return s.login(r, c, req.LoginName, u, err, req.Password, req.DeviceGUID)
 }
 
-// login checks the password and issues a user token; with a device guid it
-// also records the device and answers its push token.
-func (s *Server) login(r *http.Request, u imgate.User, password, guid string) (any, error) {
+// login checks the password of the user the request named (name) and
+// found (u, or lookupErr) and issues a user token; with a device guid it
+// also records the device and answers its push token. A user that does
+// not exist and a wrong password are one answer, given after as much
+// work (auth.Passwords.Check); so are the back-off refusals of both.
+func (s *Server) login(r *http.Request, c *call, name string, u imgate.User, lookupErr error, password, guid string) (any, error) {
 	if err := checkPassword("password", password); err != nil {
 		return nil, err
 	}
 	if err := checkLen("device_guid", guid, maxNameLen*2); err != nil {
 		return nil, err
 	}
-	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
-		return nil, imgate.Errorf(imgate.CodeForbidden, "wrong password")
+	if lookupErr != nil && imgate.ErrorCode(lookupErr) != imgate.CodeUserNotFound {
+		return nil, lookupErr
+	}
+	a := auth.Attempt{App: c.app.ID, Name: name, Source: auth.SourceOf(r), Password: password}
+	if lookupErr == nil {
+		a.UserID, a.Hash = u.ID, u.PasswordHash
+	}
+	if err := s.tokens.Passwords().Check(r.Context(), a); err != nil {
+		return nil, err
 	}
 	if u.Status == imgate.UserDisabled {
 		return nil, imgate.Errorf(imgate.CodeForbidden, "user is disabled")

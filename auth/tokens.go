@@ -35,6 +35,8 @@ type Config struct {
 	// CacheSize bounds the number of cached records, and of token strings
 	// whose signature was checked. Default 100,000.
 	CacheSize int
+	// Passwords bounds password checks (see Tokens.Passwords).
+	Passwords PasswordConfig
 	// Metrics counts the cache's hits and misses; nil counts into the void.
 	Metrics *metrics.Metrics
 }
@@ -92,6 +94,7 @@ type Tokens struct {
 	now    func() time.Time
 	parser *jwt.Parser
 	count  metrics.CacheCounters
+	pw     *Passwords
 
 	mu      sync.Mutex
 	cache   map[string]entry     // by token id
@@ -113,18 +116,42 @@ func New(store imgate.Store, cfg Config, now func() time.Time) (*Tokens, error) 
 		now:     now,
 		parser:  jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS512.Alg()}), jwt.WithTimeFunc(now)),
 		count:   cfg.Metrics.Cache("token"),
+		pw:      NewPasswords(cfg.Passwords, cfg.Metrics, now),
 		cache:   make(map[string]entry),
 		checked: make(map[[32]byte]checked),
 	}, nil
 }
 
+// Passwords returns the password checker that every password login (REST
+// and WebSocket) goes through, so that they share one pool and one set
+// of limits.
+func (t *Tokens) Passwords() *Passwords { return t.pw }
+
+// MinSecretLen is the shortest secret LoadSecret takes, in bytes: an
+// HMAC key shorter than that is open to brute force offline from any one
+// token. Generated secrets have this length.
+const MinSecretLen = 32
+
+// CheckSecret refuses a configured secret shorter than MinSecretLen; ""
+// (generate one) passes.
+func CheckSecret(configured string) error {
+	if configured != "" && len(configured) < MinSecretLen {
+		return fmt.Errorf("auth: the secret has %d bytes; at least %d are needed (e.g. openssl rand -hex 32)", len(configured), MinSecretLen)
+	}
+	return nil
+}
+
 // LoadSecret returns the configured secret, or else the one kept in the
-// store, generating and keeping one on first use.
+// store, generating and keeping one on first use. A configured secret
+// must pass CheckSecret.
 func LoadSecret(ctx context.Context, store imgate.Store, configured string) ([]byte, error) {
 	if configured != "" {
+		if err := CheckSecret(configured); err != nil {
+			return nil, err
+		}
 		return []byte(configured), nil
 	}
-	fresh := make([]byte, 32)
+	fresh := make([]byte, MinSecretLen)
 	if _, err := rand.Read(fresh); err != nil {
 		return nil, fmt.Errorf("auth: generate secret: %w", err)
 	}

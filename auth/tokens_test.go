@@ -235,8 +235,12 @@ func TestLoadSecret(t *testing.T) {
 	if string(a) != string(b) || len(a) != 32 {
 		t.Errorf("stored secret changed between loads or is %d bytes", len(a))
 	}
-	if c, _ := auth.LoadSecret(ctx, f.store, "configured"); string(c) != "configured" {
+	configured := "configured secret of 32 bytes..."
+	if c, _ := auth.LoadSecret(ctx, f.store, configured); string(c) != configured {
 		t.Errorf("a configured secret was not used")
+	}
+	if _, err := auth.LoadSecret(ctx, f.store, configured[:31]); err == nil {
+		t.Errorf("a configured secret of 31 bytes was taken")
 	}
 }
 

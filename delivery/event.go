@@ -40,7 +40,10 @@ type Kick struct {
 	// Session, when set, is the only session to end: one a login on
 	// another node replaced.
 	Session string `json:"session,omitempty"`
-	Notice  int    `json:"notice"` // an imgate.User* notice type
+	// KeepToken, when set, spares the sessions logged in with this token
+	// id: the device that changed the password keeps its session.
+	KeepToken string `json:"keep_token,omitempty"`
+	Notice    int    `json:"notice"` // an imgate.User* notice type
 }
 
 // Event is one change on the bus.

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/imgate/imgate"
 )
@@ -78,6 +79,13 @@ func (c *Core) validate(m imgate.Message) error {
 	}
 	if n := len(m.Content) + len(m.Config) + len(m.Attachment) + len(m.Ext); n > c.cfg.MaxMessageBytes {
 		return imgate.Errorf(imgate.CodeInvalidParameter, "message of %d bytes is over the limit of %d", n, c.cfg.MaxMessageBytes)
+	}
+	// Postgres cannot store NUL in text; SQLite can. Refused here, so
+	// that both stores, and every way in, answer alike.
+	for _, f := range [...]string{m.Content, m.Config, m.Attachment, m.Ext} {
+		if strings.IndexByte(f, 0) >= 0 {
+			return imgate.Errorf(imgate.CodeInvalidParameter, "message content, config, attachment and ext may not contain NUL")
+		}
 	}
 	return nil
 }

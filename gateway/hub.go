@@ -224,6 +224,13 @@ func (h *Hub) Kick(ctx context.Context, appID string, userID int64, sn uint32, n
 	return nil
 }
 
+// KickOthers is Kick of all the user's devices but the sessions logged
+// in with the token id keep.
+func (h *Hub) KickOthers(ctx context.Context, appID string, userID int64, keep string, notice int) error {
+	h.publishKick(ctx, appID, &delivery.Kick{User: userID, KeepToken: keep, Notice: notice})
+	return nil
+}
+
 // publishKick ends the sessions k names, wherever they are.
 func (h *Hub) publishKick(ctx context.Context, appID string, k *delivery.Kick) {
 	if h.bus == nil {
@@ -285,7 +292,7 @@ func (h *Hub) Run(ctx context.Context, logger *slog.Logger) error {
 // kick ends this node's sessions that k names.
 func (h *Hub) kick(appID string, k *delivery.Kick) {
 	for _, s := range h.sessions(appID, k.User) {
-		if (k.Session == "" || s.id == k.Session) && (k.SN == 0 || s.sn == k.SN) {
+		if (k.Session == "" || s.id == k.Session) && (k.SN == 0 || s.sn == k.SN) && (k.KeepToken == "" || s.tokenID != k.KeepToken) {
 			s.kick(k.Notice)
 		}
 	}

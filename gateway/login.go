@@ -8,8 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
@@ -47,7 +45,8 @@ func (s *session) login(ctx context.Context, appID string, received func()) bool
 	// The store and Redis work of the login ends with the session: a
 	// login wave that outlasts its clients must not leave their queries
 	// queued for the store's connections behind the live ones.
-	ctx, cancel := context.WithTimeout(s.ctx, loginWork)
+	// The client's address comes along, for the password limits.
+	ctx, cancel := context.WithTimeout(auth.WithSource(s.ctx, auth.Source(ctx)), loginWork)
 	defer cancel()
 	ctx = metrics.WithStoreOp(ctx, metrics.OpLogin)
 	release, err := s.srv.admit(ctx)
@@ -333,6 +332,10 @@ func (s *session) readState(ctx context.Context, id identity, sn uint32, convs b
 			_, err = s.srv.tokens.Settle(*id.pending, st.Token, st.Status, false)
 			return st, tokenRefusal(err)
 		}
+		if id.password != "" {
+			// Refused as a wrong password is, after as much work.
+			return st, s.checkPassword(ctx, id, "")
+		}
 		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
 	default:
 		return st, fmt.Errorf("gateway: read login state of user %d: %w", id.user, err)
@@ -342,11 +345,14 @@ func (s *session) readState(ctx context.Context, id identity, sn uint32, convs b
 			return st, tokenRefusal(err)
 		}
 	}
+	if id.password != "" {
+		// Before the status, which only the user's password may learn.
+		if err := s.checkPassword(ctx, id, st.PasswordHash); err != nil {
+			return st, err
+		}
+	}
 	if st.Status == imgate.UserDisabled {
 		return st, refused(xsync.Status_USER_FROZEN, "user is disabled")
-	}
-	if id.password != "" && bcrypt.CompareHashAndPassword([]byte(st.PasswordHash), []byte(id.password)) != nil {
-		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
 	}
 	return st, nil
 }

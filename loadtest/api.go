@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // api calls imgate's REST API with the app's admin token.
@@ -135,16 +137,33 @@ func (a *api) register(ctx context.Context, names []string, password string) ([]
 }
 
 // userToken logs a user in by name and password and returns its token.
+// A login refused because the server's password pool is full (429) is
+// tried again shortly, as an app would.
 func (a *api) userToken(ctx context.Context, name, password string) (string, error) {
 	var out struct {
 		Token string `json:"token"`
 	}
 	body := map[string]string{"name": name, "password": password}
-	if err := a.call(ctx, http.MethodPost, "/token/user", 0, body, &out); err != nil {
-		return "", err
+	for {
+		err := a.call(ctx, http.MethodPost, "/token/user", 0, body, &out)
+		var ce *codeError
+		if !errors.As(err, &ce) || ce.code != codeBusy {
+			return out.Token, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("loadtest: log %s in: %w", name, ctx.Err())
+		case <-time.After(busyRetry):
+		}
 	}
-	return out.Token, nil
 }
+
+// codeBusy is imgate's answer to a password login while its password
+// pool is full; busyRetry is how long the load tool waits to try again.
+const (
+	codeBusy  = 429
+	busyRetry = 20 * time.Millisecond
+)
 
 // createGroup creates a group owned by owner, without other members.
 func (a *api) createGroup(ctx context.Context, owner uint64, name string) (uint64, error) {

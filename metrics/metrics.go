@@ -108,6 +108,8 @@ type Metrics struct {
 	delivery      deliveryCounters
 	invalidations invalidationCounters
 	rateLimited   *prometheus.CounterVec
+	passwords     [nPasswordResults]prometheus.Counter
+	connRefusals  prometheus.Counter
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -213,6 +215,8 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.rateLimited.WithLabelValues("user")
 	m.rateLimited.WithLabelValues("app")
 	m.rateLimited.WithLabelValues("unread")
+	m.passwords = newPasswordCounters(m)
+	m.connRefusals = newConnRefusals(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

@@ -17,7 +17,7 @@ import (
 func (e env) admin(ctx context.Context, cmd string, args []string) error {
 	fs := e.flags(cmd)
 	sf := e.storeFlags(fs)
-	secret := fs.String("secret", e.getenv("IMGATE_SECRET"), "token-signing secret; empty keeps a generated one in the store (env IMGATE_SECRET)")
+	secret := fs.String("secret", e.getenv("IMGATE_SECRET"), "token-signing secret, at least 32 bytes; empty keeps a generated one in the store (env IMGATE_SECRET)")
 	id := fs.String("id", "", "app create: the app id; empty makes a random 12-letter one")
 	name := fs.String("name", "", "app create: the app's name")
 	app := fs.String("app", "", "token create, token import: the app id")
@@ -29,6 +29,9 @@ func (e env) admin(ctx context.Context, cmd string, args []string) error {
 	fs.IntVar(&limits.KicksBeforeBar, "kick-limit", 0, fmt.Sprintf("app create: kicks from a group after which a user cannot rejoin it (default %d)", imgate.DefaultKicksBeforeBar))
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if err := auth.CheckSecret(*secret); err != nil {
+		return fmt.Errorf("--secret: %w", err)
 	}
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
 		a := adminCmd{env: e, store: store, logger: logger}

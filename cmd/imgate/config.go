@@ -22,6 +22,8 @@ import (
 type storeFlags struct {
 	postgres string
 	dataDir  string
+	openDir  bool // allow a data dir its group or others may access
+	sync     string
 	logLevel string
 	// roundTrips counts the store's calls into its driver; nil: none.
 	roundTrips sqlstore.RoundTrips
@@ -34,6 +36,8 @@ func (e env) storeFlags(fs *flagSet) *storeFlags {
 	sf := &storeFlags{}
 	fs.StringVar(&sf.postgres, "postgres", e.getenv("IMGATE_POSTGRES"), "Postgres DSN; empty selects the embedded SQLite store (env IMGATE_POSTGRES)")
 	fs.StringVar(&sf.dataDir, "data-dir", e.str("IMGATE_DATA_DIR", "./imgate-data"), "directory of the embedded store (env IMGATE_DATA_DIR)")
+	fs.boolVar(&sf.openDir, "allow-open-data-dir", "IMGATE_ALLOW_OPEN_DATA_DIR", "use a --data-dir that its group or others may access (refused by default: the store holds the secret, password hashes and messages)")
+	fs.StringVar(&sf.sync, "sync", e.str("IMGATE_SYNC", "normal"), "embedded store: normal (an acknowledged message survives a process crash, not a power cut) or full (an fsync per commit: survives a power cut too; see BENCHMARKS.md) (env IMGATE_SYNC)")
 	fs.StringVar(&sf.logLevel, "log-level", e.str("IMGATE_LOG_LEVEL", "info"), "debug, info, warn or error (env IMGATE_LOG_LEVEL)")
 	return sf
 }
@@ -46,6 +50,12 @@ type versioned interface {
 
 // open opens the selected store, applying pending migrations.
 func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned, error) {
+	switch {
+	case sf.sync != string(embedded.SyncNormal) && sf.sync != string(embedded.SyncFull):
+		return nil, fmt.Errorf("--sync %q: want normal or full", sf.sync)
+	case sf.postgres != "" && sf.sync == string(embedded.SyncFull):
+		return nil, fmt.Errorf("--sync full is the embedded store's; Postgres's durability is its own synchronous_commit")
+	}
 	if sf.postgres != "" {
 		s, err := postgres.Open(ctx, postgres.Config{DSN: sf.postgres, RoundTrips: sf.roundTrips}, logger)
 		if err != nil {
@@ -53,7 +63,7 @@ func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned,
 		}
 		return s, nil
 	}
-	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir, RoundTrips: sf.roundTrips}, logger)
+	s, err := embedded.Open(ctx, embedded.Config{Dir: sf.dataDir, RoundTrips: sf.roundTrips, PrivateDir: !sf.openDir, Sync: embedded.Sync(sf.sync)}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store in %s: %w", sf.dataDir, err)
 	}

@@ -38,7 +38,7 @@ func discoveredHost(t *testing.T, url string) string {
 }
 
 func TestServeDiscovery(t *testing.T) {
-	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}}
+	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}}
 	c.must("app", "create", "--id", "welovemaxim", "--name", "demo")
 
 	url, _, stop := c.serve()

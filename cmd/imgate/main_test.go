@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -124,7 +125,7 @@ func post(t *testing.T, method, url string, headers map[string]string, body stri
 }
 
 func TestServeEmbedded(t *testing.T) {
-	testServe(t, cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}})
+	testServe(t, cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}})
 }
 
 func TestServePostgres(t *testing.T) {
@@ -213,7 +214,7 @@ func testServe(t *testing.T, c cli) {
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestFirstApp(t *testing.T) {
-	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}}
+	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}}
 	url, l, stop := c.serve()
 	defer stop()
 	appID := l.await(t, regexp.MustCompile(`app_id=(\w+)`))
@@ -232,7 +233,7 @@ func TestFirstApp(t *testing.T) {
 }
 
 func TestTokenCommands(t *testing.T) {
-	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}}
+	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}}
 	c.must("app", "create", "--id", "welovemaxim", "--name", "demo")
 	var created struct {
 		AccessToken string `json:"access_token"`
@@ -276,7 +277,7 @@ func TestTokenCommands(t *testing.T) {
 }
 
 func TestBadConfig(t *testing.T) {
-	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir(), "IMGATE_PASSWORD_COST": "lots"}}
+	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t), "IMGATE_PASSWORD_COST": "lots"}}
 	if _, err := c.run("serve"); err == nil || !strings.Contains(err.Error(), "IMGATE_PASSWORD_COST") {
 		t.Errorf("serve with a malformed IMGATE_PASSWORD_COST: %v, want an error naming it", err)
 	}
@@ -296,3 +297,8 @@ func TestBadConfig(t *testing.T) {
 		t.Errorf("migrate printed %q", out)
 	}
 }
+
+// dataDir is a data dir for the embedded store that does not exist yet,
+// so that imgate creates it its owner's only (t.TempDir is 0755, which
+// imgate refuses).
+func dataDir(t *testing.T) string { return filepath.Join(t.TempDir(), "data") }

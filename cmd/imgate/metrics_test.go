@@ -90,7 +90,7 @@ func value(families map[string]*dto.MetricFamily, name string, labels ...string)
 // REST request is counted by route and code, the gauges follow the
 // connections, and promtool accepts the output.
 func TestServeMetrics(t *testing.T) {
-	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}}
+	c := cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}}
 	var creds struct {
 		AppID       string `json:"app_id"`
 		AccessToken string `json:"access_token"`

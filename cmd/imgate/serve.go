@@ -38,6 +38,11 @@ type serveConfig struct {
 	drain        time.Duration
 	metrics      string // the metrics listener's address; empty: none
 	pprof        bool
+	realIPHeader string
+	headerTime   time.Duration
+	bodyTime     time.Duration
+	connsPerIP   int
+	passwords    auth.PasswordConfig
 	gateway      gateway.Config
 	delivery     delivery.Config
 	redis        redisConfig
@@ -59,8 +64,19 @@ func (e env) serve(ctx context.Context, args []string) error {
 	var c serveConfig
 	fs.StringVar(&c.listen, "listen", e.str("IMGATE_LISTEN", "127.0.0.1:8080"), "HTTP listen address (env IMGATE_LISTEN)")
 	fs.StringVar(&c.publicURL, "public-url", e.getenv("IMGATE_PUBLIC_URL"), "scheme and host clients reach imgate at, e.g. https://im.example.com, given to MaxIM's SDKs by /v2/app_dns; empty: http://<listen address> (env IMGATE_PUBLIC_URL)")
-	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret; empty keeps a generated one in the store (env IMGATE_SECRET)")
+	fs.StringVar(&c.secret, "secret", e.getenv("IMGATE_SECRET"), "token-signing secret, at least 32 bytes; empty keeps a generated one in the store (env IMGATE_SECRET)")
 	fs.intVar(&c.passwordCost, "password-cost", "IMGATE_PASSWORD_COST", 10, "bcrypt cost of stored passwords, 4 to 31")
+	pc := &c.passwords
+	fs.intVar(&pc.Workers, "password-workers", "IMGATE_PASSWORD_WORKERS", 0, "bcrypt password checks run at once, in a pool of their own; 0: half the CPUs")
+	fs.intVar(&pc.Queue, "password-queue", "IMGATE_PASSWORD_QUEUE", 0, "password checks that may wait for a worker; more are refused at once (code 429, RATE_LIMIT_EXCEEDED); 0: 8 per worker")
+	fs.intVar(&pc.UserFailures, "login-user-failures", "IMGATE_LOGIN_USER_FAILURES", 5, "failed password logins of one user before back-off")
+	fs.intVar(&pc.SourceFailures, "login-source-failures", "IMGATE_LOGIN_SOURCE_FAILURES", 30, "failed password logins from one client address before back-off")
+	fs.durationVar(&pc.BackOff, "login-backoff", "IMGATE_LOGIN_BACKOFF", time.Second, "first back-off after too many failed password logins; doubles with each further failure")
+	fs.durationVar(&pc.MaxBackOff, "login-backoff-max", "IMGATE_LOGIN_BACKOFF_MAX", 15*time.Minute, "longest back-off")
+	fs.StringVar(&c.realIPHeader, "real-ip-header", e.getenv("IMGATE_REAL_IP_HEADER"), "header a trusted proxy in front sets to the client's address (X-Forwarded-For: its last entry, or X-Real-IP), for per-address limits; empty: the connection's address (env IMGATE_REAL_IP_HEADER)")
+	fs.durationVar(&c.headerTime, "header-timeout", "IMGATE_HEADER_TIMEOUT", 10*time.Second, "time a request's headers may take to arrive")
+	fs.durationVar(&c.bodyTime, "body-timeout", "IMGATE_BODY_TIMEOUT", 10*time.Second, "time a REST request, from its start, may take for its body to arrive; past it the request fails and the connection closes")
+	fs.intVar(&c.connsPerIP, "max-conns-per-ip", "IMGATE_MAX_CONNS_PER_IP", 1000, "TCP connections (REST and WebSocket) open at once from one source address; more are closed at accept; 0: no limit")
 	fs.intVar(&c.maxBody, "max-body-bytes", "IMGATE_MAX_BODY_BYTES", 1<<20, "largest REST request body")
 	fs.intVar(&c.maxList, "max-list", "IMGATE_MAX_LIST", 500, "longest list argument of a REST request")
 	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
@@ -112,9 +128,19 @@ func (e env) serve(ctx context.Context, args []string) error {
 	default:
 		g.WindowBytes = int64(window)
 	}
+	if c.headerTime <= 0 || c.bodyTime <= 0 || c.connsPerIP < 0 {
+		return fmt.Errorf("--header-timeout and --body-timeout must be positive, --max-conns-per-ip 0 (no limit) or more")
+	}
+	if err := auth.CheckSecret(c.secret); err != nil {
+		return fmt.Errorf("--secret: %w", err)
+	}
 	if c.passwordCost < 4 || c.passwordCost > 31 {
 		return fmt.Errorf("--password-cost must be from 4 to 31")
 	}
+	if pc.Workers < 0 || pc.Queue < 0 || pc.UserFailures < 1 || pc.SourceFailures < 1 || pc.BackOff <= 0 || pc.MaxBackOff < pc.BackOff {
+		return fmt.Errorf("--password-workers and --password-queue must be 0 or more, --login-*-failures 1 or more, --login-backoff positive and --login-backoff-max no shorter")
+	}
+	pc.Cost = c.passwordCost
 	if err := checkPublicURL(c.publicURL); err != nil {
 		return err
 	}
@@ -147,7 +173,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	if err != nil {
 		return err
 	}
-	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Metrics: m}, nil)
+	tokens, err := auth.New(store, auth.Config{Secret: secret, UserTokenTTL: c.tokenTTL, CacheTTL: c.cacheTTL, Passwords: c.passwords, Metrics: m}, nil)
 	if err != nil {
 		return err
 	}
@@ -184,19 +210,19 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL,
+		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL, BodyTimeout: c.bodyTime,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
-		Handler:           routes(api, gw, store, bus),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           auth.Sources(c.realIPHeader, routes(api, gw, store, bus)),
+		ReadHeaderTimeout: c.headerTime,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	logger.Info("imgate listening", "addr", ln.Addr().String(), "public_url", public)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(limitPerSource(ln, c.connsPerIP, m)); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serve http: %w", err)
 		}
 		return nil

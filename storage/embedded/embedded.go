@@ -43,11 +43,46 @@ type Config struct {
 	// RoundTrips counts the calls into the driver (*metrics.Metrics);
 	// nil counts none.
 	RoundTrips sqlstore.RoundTrips
+	// PrivateDir makes Open refuse a Dir that its group or others may
+	// access: the file holds the signing secret, password hashes and
+	// every message. imgate's commands set it unless told otherwise
+	// (--allow-open-data-dir). Whatever it says, the files Open creates
+	// are its owner's only.
+	PrivateDir bool
+	// Sync is SQLite's synchronous setting: SyncNormal (the default) or
+	// SyncFull. See SyncFull.
+	Sync Sync
+}
+
+// Sync is how hard a commit waits for the disk.
+type Sync string
+
+const (
+	// SyncNormal (WAL with synchronous=NORMAL) survives a crash of the
+	// process but may lose the last commits, acknowledged ones included,
+	// to an OS crash or a power cut; the database stays consistent.
+	SyncNormal Sync = "normal"
+	// SyncFull (synchronous=FULL) syncs the WAL at every commit, so that
+	// an acknowledged commit survives a power cut too, at the cost of an
+	// fsync per commit (BENCHMARKS.md, "Embedded store: --sync").
+	SyncFull Sync = "full"
+)
+
+// pragma is the value of SQLite's synchronous pragma for the mode.
+func (m Sync) pragma() (string, error) {
+	switch m {
+	case "", SyncNormal:
+		return "NORMAL", nil
+	case SyncFull:
+		return "FULL", nil
+	}
+	return "", fmt.Errorf("embedded: sync %q: want normal or full", string(m))
 }
 
 // Store is the SQLite imgate.Store.
 type Store struct {
 	*sqlstore.Store
+	w *sqlx.DB // the writer, for tests of its settings
 }
 
 var _ imgate.Store = (*Store)(nil)
@@ -62,11 +97,21 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if cfg.Dir == "" {
 		return nil, errors.New("embedded: Config.Dir is empty")
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+	syncPragma, err := cfg.Sync.pragma()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded: create dir: %w", err)
 	}
+	if err := checkDir(cfg.Dir, !cfg.PrivateDir); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(cfg.Dir, FileName)
-	w, err := openPool(ctx, path, true, cfg.RoundTrips)
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
+	w, err := openPool(ctx, path, true, syncPragma, cfg.RoundTrips)
 	if err != nil {
 		return nil, err
 	}
@@ -75,22 +120,64 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	if err := migrate(ctx, w, logger); err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	r, err := openPool(ctx, path, false, cfg.RoundTrips)
+	r, err := openPool(ctx, path, false, syncPragma, cfg.RoundTrips)
 	if err != nil {
 		return nil, errors.Join(err, w.Close())
 	}
-	return &Store{Store: sqlstore.New(w, r, dialect())}, nil
+	return &Store{Store: sqlstore.New(w, r, dialect()), w: w}, nil
+}
+
+// checkDir refuses a data directory its group or others may access,
+// unless allowed.
+func checkDir(dir string, allow bool) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("embedded: data dir: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && !allow {
+		return fmt.Errorf("embedded: data dir %s has mode %04o: its group or others may read the store (secret, password hashes, messages); run chmod 700 on it, or allow it explicitly (--allow-open-data-dir)", dir, perm)
+	}
+	return nil
+}
+
+// ownerOnly creates the database file readable and writable by its owner
+// only, before SQLite creates it with the umask's mode, and takes group
+// and others' access from the files of an existing store. SQLite gives
+// the WAL and shared-memory files the database file's mode.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("embedded: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("embedded: create %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		} else if err != nil {
+			return fmt.Errorf("embedded: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("embedded: restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // openPool opens the writer pool (one connection, IMMEDIATE transactions)
 // or the reader pool (read-only connections, one per CPU, at least four).
-// The pragmas ride in the DSN so that every pooled connection gets them.
-func openPool(ctx context.Context, path string, writer bool, rt sqlstore.RoundTrips) (*sqlx.DB, error) {
+// The pragmas ride in the DSN so that every pooled connection gets them;
+// sync is the synchronous pragma's value.
+func openPool(ctx context.Context, path string, writer bool, sync string, rt sqlstore.RoundTrips) (*sqlx.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
 	// Statement journals (an INSERT … ON CONFLICT inside a transaction
 	// opens one) in memory, not in a temporary file written page by page.
 	q.Add("_pragma", "temp_store(MEMORY)")

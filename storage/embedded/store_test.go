@@ -114,7 +114,7 @@ func TestEmptyDir(t *testing.T) {
 // does, and closes it when t ends.
 func pool(t *testing.T, dir string, writer bool) *sqlx.DB {
 	t.Helper()
-	db, err := openPool(t.Context(), filepath.Join(dir, FileName), writer, nil)
+	db, err := openPool(t.Context(), filepath.Join(dir, FileName), writer, "NORMAL", nil)
 	if err != nil {
 		t.Fatalf("openPool = %v", err)
 	}
@@ -190,5 +190,24 @@ func TestTranslate(t *testing.T) {
 				t.Errorf("translate(%v) = %v, lost the driver error", err, got)
 			}
 		})
+	}
+}
+
+// TestSync: Config.Sync sets the writer's synchronous pragma (1 NORMAL,
+// 2 FULL); an unknown mode is refused (issue 17, item 8).
+func TestSync(t *testing.T) {
+	for mode, want := range map[Sync]string{"": "1", SyncNormal: "1", SyncFull: "2"} {
+		s, err := Open(t.Context(), Config{Dir: t.TempDir(), Sync: mode}, nil)
+		if err != nil {
+			t.Fatalf("Open(sync %q) = %v", mode, err)
+		}
+		var got string
+		if err := s.w.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil || got != want {
+			t.Errorf("sync %q: PRAGMA synchronous = %q, %v; want %q", mode, got, err, want)
+		}
+		s.Close()
+	}
+	if _, err := Open(t.Context(), Config{Dir: t.TempDir(), Sync: "sometimes"}, nil); err == nil {
+		t.Errorf("Open with sync \"sometimes\" succeeded")
 	}
 }

@@ -110,10 +110,18 @@ func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
 // dialect is what sqlstore needs to know about PostgreSQL.
 func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
-		NextID: nextID, NextIDs: nextIDs, Translate: translate,
+		NextID: nextID, NextIDs: nextIDs, Translate: translate, Retry: retryable,
 		ForUpdate: " FOR UPDATE", ForNoKeyUpdate: " FOR NO KEY UPDATE",
 		JSONAgg: "json_agg", JSONArray: "json_build_array",
 	}
+}
+
+// retryable reports a transaction Postgres aborted as a deadlock's victim
+// (40P01), such as a user's deletion against a group change that
+// notifies the user, or as a serialization failure (40001): run again,
+// it succeeds.
+func retryable(err error) bool {
+	return pq.As(err, pqerror.TRDeadlockDetected, pqerror.TRSerializationFailure) != nil
 }
 
 // nextID draws from the ids sequence that users and groups share.

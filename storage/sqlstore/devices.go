@@ -73,8 +73,8 @@ func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Dev
 		if found {
 			cur = loggedIn(cur, d)
 			err = saveDevice(ctx, tx, cur)
-		} else {
-			cur, err = insertDevice(ctx, tx, d)
+		} else if cur, err = insertDevice(ctx, tx, d); err == nil {
+			err = pruneDevices(ctx, tx, cur)
 		}
 		if err != nil {
 			return err
@@ -90,7 +90,8 @@ func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Dev
 }
 
 // CreateDevice creates d as a new device in one statement, unless the
-// user has one with its SN or GUID or does not exist (false). Where
+// user has one with its SN or GUID, has imgate.MaxDeviceRecords devices
+// (RegisterDevice then prunes) or does not exist (false). Where
 // writers run concurrently (PostgreSQL), two new devices of one user may
 // pick the same SN: the second fails on the primary key (as two with one
 // GUID fail on devices_user_guid_key), and the caller falls back to
@@ -106,7 +107,7 @@ func (s *Store) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Devic
 	}
 	err := s.w.GetContext(ctx, &out, s.w.Rebind(createDevice),
 		r.GUID, r.Platform, r.UserAgent, r.PushToken, r.NotifierName, r.DeviceToken, r.CreatedAt, r.LastLoginAt,
-		r.AppID, r.UserID, r.SN, r.GUID)
+		r.AppID, r.UserID, r.SN, r.GUID, imgate.MaxDeviceRecords)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return imgate.Device{}, false, nil
@@ -131,6 +132,7 @@ const createDevice = `INSERT INTO devices (` + deviceColumns + `)
 	FROM users u
 	WHERE u.app_id = ? AND u.id = ? AND NOT EXISTS (SELECT 1 FROM devices x
 		WHERE x.app_id = u.app_id AND x.user_id = u.id AND (x.sn = ? OR (x.guid = ? AND x.guid <> '')))
+		AND (SELECT COUNT(*) FROM devices x WHERE x.app_id = u.app_id AND x.user_id = u.id) < ?
 	RETURNING sn, notice_seq`
 
 // Device returns one device of the user: ErrDeviceNotFound.
@@ -281,6 +283,25 @@ func insertDevice(ctx context.Context, tx *sqlx.Tx, d imgate.Device) (imgate.Dev
 	}
 	_, err = tx.NamedExecContext(ctx, "INSERT INTO devices ("+deviceColumns+") VALUES ("+deviceValues+")", newDeviceRow(d))
 	return d, err
+}
+
+// pruneDevices deletes the devices of kept's user beyond the
+// imgate.MaxDeviceRecords that logged in last, never kept itself. The
+// user's row is locked, so the count cannot move meanwhile.
+func pruneDevices(ctx context.Context, tx *sqlx.Tx, kept imgate.Device) error {
+	var n int
+	err := tx.GetContext(ctx, &n, tx.Rebind("SELECT COUNT(*) FROM devices WHERE app_id = ? AND user_id = ?"), kept.AppID, kept.UserID)
+	if err != nil || n <= imgate.MaxDeviceRecords {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM devices WHERE app_id = ? AND user_id = ? AND sn IN (
+		SELECT sn FROM devices WHERE app_id = ? AND user_id = ? AND sn <> ?
+		ORDER BY last_login_at, sn LIMIT ?)`),
+		kept.AppID, kept.UserID, kept.AppID, kept.UserID, int64(kept.SN), n-imgate.MaxDeviceRecords)
+	if err != nil {
+		return fmt.Errorf("prune devices: %w", err)
+	}
+	return nil
 }
 
 // saveDevice writes every field of d but the key, after taking d's GUID

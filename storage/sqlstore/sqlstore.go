@@ -10,6 +10,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -45,7 +46,18 @@ type Dialect struct {
 	// "json_group_array" and "json_array" on SQLite (the defaults),
 	// "json_agg" and "json_build_array" on PostgreSQL.
 	JSONAgg, JSONArray string
+	// Retry reports whether a write transaction that failed with err may
+	// run again from the start: the database aborted it to break a
+	// deadlock, or as a serialization failure. nil: never.
+	Retry func(err error) bool
 }
+
+// writeAttempts bounds the runs of one write transaction that Retry lets
+// run again; writeBackOff is the base of the pause between runs.
+const (
+	writeAttempts = 3
+	writeBackOff  = 10 * time.Millisecond
+)
 
 // Store implements imgate.Store over a writer and a reader handle.
 type Store struct {
@@ -135,7 +147,27 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 
 // write runs fn in a transaction on the writer and commits it when fn
 // succeeds. Driver errors come back translated by the dialect.
+//
+// A transaction the database aborts to break a deadlock (Dialect.Retry)
+// runs again, up to writeAttempts times in all, after a short random
+// pause: fn must be safe to run again, leaving nothing behind of a run
+// whose transaction rolled back (the Store's callbacks are told so).
 func (s *Store) write(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.writeOnce(ctx, fn)
+		if err == nil || s.d.Retry == nil || attempt == writeAttempts || !s.d.Retry(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * writeBackOff * time.Duration(1+rand.IntN(4)) / 2):
+		}
+	}
+}
+
+// writeOnce runs fn in one write transaction.
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

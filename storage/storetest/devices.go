@@ -45,6 +45,28 @@ func (s suite) testRegisterDevice(t *testing.T) {
 			}
 		}
 	})
+	s.run(t, "keeps MaxDeviceRecords", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		for i := range imgate.MaxDeviceRecords {
+			mustDevice(t, st, login(uid, 0, fmt.Sprintf("g%d", i), int64(i+1)))
+		}
+		// The first device logs in again: now the oldest are g1, g2.
+		mustDevice(t, st, login(uid, 1, "g0", 1000))
+		a := mustDevice(t, st, login(uid, 0, "new1", 1001))
+		b := mustDevice(t, st, login(uid, 0, "new2", 1002))
+		ds, err := st.Devices(t.Context(), "app", uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := map[uint32]bool{}
+		for _, d := range ds {
+			kept[d.SN] = true
+		}
+		if len(ds) != imgate.MaxDeviceRecords || !kept[1] || kept[2] || kept[3] || !kept[4] || !kept[a.SN] || !kept[b.SN] {
+			t.Errorf("after %d new devices: %d kept (sn 1 %v, 2 %v, 3 %v, 4 %v, %d %v, %d %v); want %d, the two that logged in least recently gone",
+				imgate.MaxDeviceRecords+2, len(ds), kept[1], kept[2], kept[3], kept[4], a.SN, kept[a.SN], b.SN, kept[b.SN], imgate.MaxDeviceRecords)
+		}
+	})
 	s.run(t, "finds by SN", func(t *testing.T, st imgate.Store) {
 		uid := deviceUser(t, st)
 		first := mustDevice(t, st, login(uid, 0, "g1", 1))
