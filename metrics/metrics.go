@@ -107,6 +107,7 @@ type Metrics struct {
 
 	delivery      deliveryCounters
 	invalidations invalidationCounters
+	files         fileCounters
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -208,6 +209,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	buildInfo.WithLabelValues(build()).Set(1)
 	m.delivery = newDeliveryCounters(m)
 	m.invalidations = newInvalidationCounters(m)
+	m.files = newFileCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

@@ -1,0 +1,140 @@
+package files_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/files"
+)
+
+func TestSigner(t *testing.T) {
+	s := files.NewSigner([]byte("secret"))
+	f := files.FileSign{App: "app", Object: "chat/0123", FileType: 102, ToType: 1, ToID: 7, From: 6}
+	raw := s.FileSign(f)
+	if strings.ContainsAny(raw, "=&?/+ ") || strings.Contains(raw, "sign=") {
+		t.Errorf("file sign %q is not safe at the end of a URL", raw)
+	}
+	if got, err := s.VerifyFileSign(raw); err != nil || got != f {
+		t.Errorf("verify: %+v, %v", got, err)
+	}
+	// Widening (another conversation or app) needs a new signature.
+	payload, sig, _ := strings.Cut(raw, ".")
+	other := s.FileSign(files.FileSign{App: "app", Object: "chat/0123", FileType: 102, ToType: 1, ToID: 8, From: 6})
+	otherPayload, _, _ := strings.Cut(other, ".")
+	for name, forged := range map[string]string{
+		"other payload, old signature": otherPayload + "." + sig,
+		"no signature":                 payload,
+		"other secret":                 files.NewSigner([]byte("other")).FileSign(f),
+		"a ticket as a file sign":      s.Ticket(files.Ticket{App: "app", Object: "chat/0123", Expires: time.Now().Add(time.Hour).Unix()}),
+	} {
+		if _, err := s.VerifyFileSign(forged); err == nil {
+			t.Errorf("%s: verified", name)
+		}
+	}
+	tk := files.Ticket{Purpose: files.PurposeChat, App: "app", Uploader: 6, ToType: 1, ToID: 7, FileType: 102, Object: "chat/1", Expires: time.Now().Add(time.Minute).Unix()}
+	if _, err := s.VerifyTicket(s.Ticket(tk), time.Now()); err != nil {
+		t.Errorf("fresh ticket: %v", err)
+	}
+	if _, err := s.VerifyTicket(s.Ticket(tk), time.Now().Add(2*time.Minute)); err != files.ErrExpired {
+		t.Errorf("old ticket: %v, want ErrExpired", err)
+	}
+	if _, err := s.VerifyTicket(raw, time.Now()); err == nil {
+		t.Error("a file sign verified as a ticket")
+	}
+}
+
+func pngOf(w, h int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for x := range w {
+		img.Set(x, x*h/w, color.RGBA{R: 200, A: 255})
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	return buf.Bytes()
+}
+
+// bomb is a PNG whose header claims side×side pixels, in a few bytes.
+func bomb(side uint32) []byte {
+	var buf bytes.Buffer
+	buf.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], side)
+	binary.BigEndian.PutUint32(ihdr[4:], side)
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	buf.Write(binary.BigEndian.AppendUint32(nil, 13))
+	chunk := append([]byte("IHDR"), ihdr...)
+	buf.Write(chunk)
+	buf.Write(binary.BigEndian.AppendUint32(nil, crc32.ChecksumIEEE(chunk)))
+	return buf.Bytes()
+}
+
+func TestStore(t *testing.T) {
+	backends(t, func(t *testing.T, b files.Backend) {
+		f := files.New(files.Config{Limits: files.Limits{Image: 64 << 10, File: 1000}, ThumbSize: 50, MaxPixels: 1 << 20, TempDir: t.TempDir()}, b, []byte("s"), nil)
+		ctx := context.Background()
+		ticket := func() files.Ticket {
+			return files.Ticket{Purpose: files.PurposeChat, App: "app", Object: files.NewObject("chat/")}
+		}
+		img := pngOf(400, 200)
+		tk := ticket()
+		st, err := f.Store(ctx, tk, files.ClassImage, bytes.NewReader(img))
+		if err != nil || st.ContentType != "image/png" || !st.Thumbnail || st.Size != int64(len(img)) {
+			t.Fatalf("store image: %+v, %v", st, err)
+		}
+		if _, err := f.Store(ctx, tk, files.ClassImage, bytes.NewReader(img)); imgate.ErrorCode(err) != imgate.CodeForbidden {
+			t.Errorf("second upload on a ticket: %v, want 10010", err)
+		}
+		d, err := f.Open(ctx, "app", tk.Object, files.Variant{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(d)
+		d.Close()
+		if !bytes.Equal(got, img) || d.ContentType != "image/png" {
+			t.Errorf("original: %d bytes %s", len(got), d.ContentType)
+		}
+		d, err = f.Open(ctx, "app", tk.Object, files.Variant{Thumb: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		thumb, err := jpeg.DecodeConfig(d)
+		d.Close()
+		if err != nil || thumb.Width != 50 || thumb.Height != 25 {
+			t.Errorf("thumbnail: %+v, %v, want 50x25 JPEG", thumb, err)
+		}
+		if _, err := f.Open(ctx, "other", tk.Object, files.Variant{}); imgate.ErrorCode(err) != imgate.CodeFileNotFound {
+			t.Errorf("the object as another app's: %v, want 20022", err)
+		}
+		for _, c := range []struct {
+			name  string
+			class files.Class
+			body  io.Reader
+		}{
+			{"too large", files.ClassFile, endless{}},
+			{"text as an image", files.ClassImage, strings.NewReader("<html>hello</html>")},
+			{"decompression bomb", files.ClassImage, bytes.NewReader(bomb(100_000))},
+			{"empty", files.ClassFile, strings.NewReader("")},
+		} {
+			_, err := f.Store(ctx, ticket(), c.class, c.body)
+			if imgate.ErrorCode(err) != imgate.CodeInvalidParameter {
+				t.Errorf("%s: %v, want 10002", c.name, err)
+			}
+		}
+	})
+}
+
+// endless reads zeros forever: a too-large upload must be cut off.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) { clear(p); return len(p), nil }
