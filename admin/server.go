@@ -15,6 +15,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/files"
 	"github.com/imgate/imgate/metrics"
 )
 
@@ -44,6 +45,9 @@ type Config struct {
 	// Default 1 minute; imgate serve passes --token-cache-ttl, as a token
 	// of a deleted user is trusted as long.
 	CacheTTL time.Duration
+	// Files stores and serves the files of the /file/ API; nil: those
+	// paths answer 10009 (oss exception).
+	Files *files.Files
 	// Metrics counts requests by route, method and MaxIM code, and the
 	// caches' hits and misses; nil counts into the void.
 	Metrics *metrics.Metrics
