@@ -345,11 +345,11 @@ func (s *Server) downloadCall(r *http.Request, app string) (*call, error) {
 	q := r.URL.Query()
 	for _, name := range []string{"app_id", "access-token"} {
 		if r.Header.Get(name) == "" && q.Get(name) != "" {
-			r.Header[name] = []string{q.Get(name)}
+			r.Header.Set(name, q.Get(name))
 		}
 	}
 	if app != "" && r.Header.Get("app_id") == "" {
-		r.Header["app_id"] = []string{app}
+		r.Header.Set("app_id", app)
 	}
 	return s.authorize(r, anyToken)
 }
