@@ -230,17 +230,34 @@ func (s *Server) fileSign(raw string) (files.FileSign, error) {
 }
 
 // mayRead lets the members of the file's conversation read it, and the
-// app's admin tokens; never another app.
+// app's admin tokens; never another app. Once a message carrying it was
+// recalled, only its sender and admin tokens read it through this
+// conversation.
 func (s *Server) mayRead(ctx context.Context, c *call, f files.FileSign) error {
 	if f.App != c.app.ID {
 		return s.cfg.Files.Refused("forbidden", imgate.CodeFileForbidden, "the file is not of app %s", c.app.ID)
 	}
-	if c.userID == 0 && c.admin() {
+	if (c.userID == 0 && c.admin()) || c.userID == f.From {
 		return nil
 	}
+	if err := s.member(ctx, c, f); err != nil {
+		return err
+	}
+	gone, err := s.cfg.Files.Withdrawn(ctx, f)
+	if err != nil {
+		return err
+	}
+	if gone {
+		return s.cfg.Files.Refused("recalled", imgate.CodeFileNotFound, "the message with this file was recalled")
+	}
+	return nil
+}
+
+// member checks that the caller belongs to the file's conversation.
+func (s *Server) member(ctx context.Context, c *call, f files.FileSign) error {
 	switch f.ToType {
 	case toUser:
-		if c.userID == f.From || c.userID == f.ToID {
+		if c.userID == f.ToID {
 			return nil
 		}
 	case toGroup:

@@ -20,6 +20,7 @@ import (
 
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/admin"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/files"
 	"github.com/imgate/imgate/storage/embedded"
 )
@@ -35,7 +36,7 @@ func startFiles(t *testing.T, s imgate.Store) (*api, string) {
 	}
 	fs := files.New(files.Config{Limits: files.Limits{Image: 256 << 10, Avatar: 256 << 10, File: 64 << 10}, MaxResize: 512, TempDir: t.TempDir()},
 		local, []byte("test secret"), quiet())
-	return startWith(t, s, admin.Config{PasswordCost: 4, MaxListLen: 50, Files: fs}), dir
+	return startWithCore(t, s, admin.Config{PasswordCost: 4, MaxListLen: 50, Files: fs}, delivery.Config{Attachments: fs}), dir
 }
 
 // fileDto is FileUploadDto.
@@ -348,4 +349,36 @@ func embeddedStore(t *testing.T) imgate.Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRecalledFile: once its message is recalled, a file is the sender's
+// only; a forward made before stays readable by its recipient.
+func TestRecalledFile(t *testing.T) {
+	a, _ := startFiles(t, embeddedStore(t))
+	_, atok := a.user("alice")
+	bob, btok := a.user("bob")
+	carol, ctok := a.user("carol")
+	var dto fileDto
+	a.ok("GET", "/file/upload/chat?file_type=102&to_id="+strconv.FormatInt(bob, 10), a.as(atok), nil, &dto)
+	pic := imagePNG(32, 32)
+	upload(t, dto, pic)
+	att, _ := json.Marshal(map[string]any{"url": dto.DownloadURL, "dName": "p.png", "fLen": len(pic)})
+	r := a.ok("POST", "/message/send", a.as(atok), map[string]any{"type": 1, "targets": []int64{bob}, "content_type": 1, "content": "", "attachment": string(att)}, nil)
+	var sent struct {
+		MsgIDs []int64 `json:"msg_ids"`
+	}
+	json.Unmarshal([]byte(r.raw), &sent)
+	var fwd string
+	sign := strings.Split(dto.DownloadURL, "sign=")[1]
+	a.ok("GET", "/file/upload/forward?file_sign="+sign+"&to_id="+strconv.FormatInt(carol, 10), a.as(btok), nil, &fwd)
+	a.ok("POST", "/message/recall", a.as(atok), map[string]any{"msg_id": sent.MsgIDs[0], "conversation_id": bob}, nil)
+	if code := fileCode(t, dto.DownloadURL, a.as(btok)); code != imgate.CodeFileNotFound {
+		t.Errorf("bob's download after the recall: code %d, want %d", code, imgate.CodeFileNotFound)
+	}
+	if status, body, _ := raw(t, "GET", dto.DownloadURL, "", nil, a.as(atok)); status != 200 || !bytes.Equal(body, pic) {
+		t.Errorf("the sender's download after the recall: HTTP %d", status)
+	}
+	if status, body, _ := raw(t, "GET", fwd, "", nil, a.as(ctok)); status != 200 || !bytes.Equal(body, pic) {
+		t.Errorf("the earlier forward after the recall: HTTP %d", status)
+	}
 }

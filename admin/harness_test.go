@@ -67,6 +67,13 @@ func start(t *testing.T, s imgate.Store) *api {
 // startWith serves the REST API with the configuration.
 func startWith(t *testing.T, s imgate.Store, cfg admin.Config) *api {
 	t.Helper()
+	return startWithCore(t, s, cfg, delivery.Config{})
+}
+
+// startWithCore serves the REST API with the configuration, over a
+// delivery core of its own configuration.
+func startWithCore(t *testing.T, s imgate.Store, cfg admin.Config, dcfg delivery.Config) *api {
+	t.Helper()
 	t.Cleanup(func() { s.Close() })
 	tokens, err := auth.New(s, auth.Config{Secret: []byte("test secret")}, nil)
 	if err != nil {
@@ -74,7 +81,7 @@ func startWith(t *testing.T, s imgate.Store, cfg admin.Config) *api {
 	}
 	a := &api{t: t, app: "testapp", store: s, tokens: tokens}
 	a.admin = a.newApp(a.app)
-	core := delivery.New(delivery.Config{}, s, delivery.NewLocalBus(nil), quiet())
+	core := delivery.New(dcfg, s, delivery.NewLocalBus(nil), quiet())
 	t.Cleanup(core.Close)
 	api := admin.New(cfg, core, tokens, nil, quiet())
 	t.Cleanup(api.Close) // before core.Close: a broadcast may still be sending

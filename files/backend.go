@@ -23,6 +23,10 @@ type Backend interface {
 	Open(ctx context.Context, key string) (*Blob, error)
 	// Delete removes the blob under key; a missing key is no error.
 	Delete(ctx context.Context, key string) error
+	// List calls fn with every key under prefix (a key or a path ending
+	// in '/') and its blob's modification time, in lexical order of the
+	// keys, until fn returns an error, which List returns.
+	List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error
 }
 
 // Presigner is a Backend that can hand out a short-lived URL of its own

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -138,3 +139,57 @@ func TestStore(t *testing.T) {
 type endless struct{}
 
 func (endless) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// chatMessage is a message whose attachment carries the file sign's URL.
+func chatMessage(s *files.Signer, fs files.FileSign) imgate.Message {
+	att, _ := json.Marshal(map[string]any{"url": "http://h/file/download/chat?file_sign=" + s.FileSign(fs), "dName": "x", "fLen": 3})
+	return imgate.Message{AppID: fs.App, Kind: imgate.ConvChat, From: fs.From, To: fs.ToID, CType: 4, Attachment: string(att)}
+}
+
+func TestSweepAndRecall(t *testing.T) {
+	backends(t, func(t *testing.T, b files.Backend) {
+		f := files.New(files.Config{TempDir: t.TempDir()}, b, []byte("s"), nil)
+		ctx := context.Background()
+		var signs []files.FileSign
+		for range 3 {
+			tk := files.Ticket{Purpose: files.PurposeChat, App: "app", Object: files.NewObject("chat/")}
+			if _, err := f.Store(ctx, tk, files.ClassImage, bytes.NewReader(pngOf(40, 40))); err != nil {
+				t.Fatal(err)
+			}
+			signs = append(signs, files.FileSign{App: "app", Object: tk.Object, FileType: 102, ToType: 1, ToID: 2, From: 1})
+		}
+		f.Sent(ctx, chatMessage(f.Signer(), signs[0]))
+		// A message of another app naming the file marks nothing.
+		other := chatMessage(f.Signer(), signs[1])
+		other.AppID = "other"
+		f.Sent(ctx, other)
+		if n, err := f.Sweep(ctx, time.Hour); err != nil || n != 0 {
+			t.Errorf("sweep of fresh files: %d, %v; want none removed", n, err)
+		}
+		if n, err := f.Sweep(ctx, -time.Hour); err != nil || n != 2 {
+			t.Errorf("sweep: %d removed, %v; want the 2 never sent", n, err)
+		}
+		for i, want := range []bool{true, false, false} {
+			ok, err := f.Exists(ctx, "app", signs[i].Object)
+			if err != nil || ok != want {
+				t.Errorf("file %d exists %v (%v), want %v", i, ok, err, want)
+			}
+		}
+		if _, err := f.Open(ctx, "app", signs[0].Object, files.Variant{Thumb: true}); err != nil {
+			t.Errorf("the sent file's thumbnail: %v", err)
+		}
+		// A recall in the file's conversation withdraws it there; a
+		// forward to another conversation stays.
+		fwd := signs[0]
+		fwd.ToID, fwd.From = 3, 2
+		f.Recalled(ctx, chatMessage(f.Signer(), signs[0]))
+		for _, c := range []struct {
+			fs   files.FileSign
+			want bool
+		}{{signs[0], true}, {fwd, false}} {
+			if got, err := f.Withdrawn(ctx, c.fs); err != nil || got != c.want {
+				t.Errorf("withdrawn %+v: %v %v, want %v", c.fs, got, err, c.want)
+			}
+		}
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 )
 
 // Local keeps blobs as files under a directory.
@@ -102,6 +104,44 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("files: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+// List walks the directory; temporary files of puts under way are left
+// out.
+func (l *Local) List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error {
+	err := filepath.WalkDir(l.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && p != l.dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return ctx.Err()
+		}
+		rel, err := filepath.Rel(l.dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // removed meanwhile
+		} else if err != nil {
+			return err
+		}
+		return fn(key, info.ModTime())
+	})
+	if err != nil {
+		return fmt.Errorf("files: list %s: %w", prefix, err)
 	}
 	return nil
 }

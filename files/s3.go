@@ -152,6 +152,21 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// List lists the bucket's objects under prefix.
+func (s *S3) List(ctx context.Context, prefix string, fn func(key string, mod time.Time) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends the listing when fn stops it early
+	for obj := range s.client.ListObjects(ctx, s.cfg.Bucket, minio.ListObjectsOptions{Prefix: s.cfg.Prefix + prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return fmt.Errorf("files: s3 list %s: %w", prefix, obj.Err)
+		}
+		if err := fn(strings.TrimPrefix(obj.Key, s.cfg.Prefix), obj.LastModified); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // PresignGet returns a URL that reads the object for ttl.
 func (s *S3) PresignGet(ctx context.Context, key string, ttl time.Duration) (string, error) {
 	name, err := s.object(key)

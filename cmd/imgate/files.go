@@ -19,6 +19,7 @@ type filesConfig struct {
 	limits  [5]int // bytes by files.Class
 	pixels  int
 	ttl     time.Duration
+	orphans time.Duration // uploads never sent are removed after it; 0: never
 }
 
 func (e env) filesFlags(fs *flagSet, c *filesConfig) {
@@ -42,6 +43,30 @@ func (e env) filesFlags(fs *flagSet, c *filesConfig) {
 	}
 	fs.intVar(&c.pixels, "files-max-pixels", "IMGATE_FILES_MAX_PIXELS", 40_000_000, "largest image (width × height) decoded for a thumbnail or resize; larger ones are refused")
 	fs.durationVar(&c.ttl, "files-upload-ttl", "IMGATE_FILES_UPLOAD_TTL", 15*time.Minute, "how long an upload URL may be used")
+	fs.durationVar(&c.orphans, "files-orphan-ttl", "IMGATE_FILES_ORPHAN_TTL", 24*time.Hour, "remove chat files no message was sent with after so long; 0: never")
+}
+
+// sweepFiles removes orphaned chat files every tenth of the orphan TTL
+// (at most hourly) until ctx ends. Every node sweeps; removing twice is
+// harmless.
+func sweepFiles(ctx context.Context, fs *files.Files, ttl time.Duration, logger *slog.Logger) error {
+	if ttl <= 0 {
+		return nil
+	}
+	t := time.NewTicker(min(ttl/10, time.Hour))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if n, err := fs.Sweep(ctx, ttl); err != nil {
+				logger.Warn("removing orphaned files failed", "removed", n, "err", err)
+			} else if n > 0 {
+				logger.Info("removed orphaned files", "count", n)
+			}
+		}
+	}
 }
 
 func upper(s string) string {

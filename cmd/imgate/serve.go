@@ -155,6 +155,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	if err != nil {
 		return err
 	}
+	c.delivery.Attachments = fileService
 	hub := gateway.NewHub()
 	bus, closeBus, err := newBus(c.redis, hub, m, logger)
 	if err != nil {
@@ -219,6 +220,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 		})
 	}
 	g.Go(func() error { return pruneTokens(ctx, tokens, logger) })
+	g.Go(func() error { return sweepFiles(ctx, fileService, c.files.orphans, logger) })
 	g.Go(func() error { return hub.Run(ctx, logger) })
 	g.Go(func() error {
 		<-ctx.Done()
