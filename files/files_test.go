@@ -193,3 +193,29 @@ func TestSweepAndRecall(t *testing.T) {
 		}
 	})
 }
+
+func TestSniff(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		head []byte
+		want string
+	}{
+		{"amr", []byte("#!AMR\n\x3c"), "audio/amr"},
+		{"mp3 with a tag", []byte("ID3\x03\x00\x00\x00"), "audio/mpeg"},
+		{"mp3 frames", []byte{0xFF, 0xFB, 0x90, 0x64, 0, 0}, "audio/mpeg"},
+		{"aac adts", []byte{0xFF, 0xF1, 0x50, 0x80, 0, 0}, "audio/aac"},
+		{"quicktime", []byte("\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  "), "video/quicktime"},
+		{"3gp", []byte("\x00\x00\x00\x18ftyp3gp4\x00\x00\x00\x00isom3gp4"), "video/3gpp"},
+		{"m4a", []byte("\x00\x00\x00\x1cftypM4A \x00\x00\x00\x00M4A isom"), "audio/mp4"},
+		{"png", pngOf(2, 2), "image/png"},
+		{"html", []byte("<html><body>"), "text/html"},
+		{"zeros", make([]byte, 16), "application/octet-stream"},
+	} {
+		if got := files.Sniff(c.head); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	if !files.Allowed(files.ClassVideo, "video/quicktime") || !files.Allowed(files.ClassAudio, "audio/mpeg") || files.Allowed(files.ClassImage, "text/html") {
+		t.Error("Allowed disagrees with the classes")
+	}
+}

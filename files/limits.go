@@ -75,7 +75,35 @@ func Sniff(head []byte) string {
 		return "audio/amr"
 	}
 	ct, _, _ := strings.Cut(http.DetectContentType(head), ";")
+	if ct == "application/octet-stream" {
+		ct = sniffMedia(head)
+	}
 	return ct
+}
+
+// sniffMedia recognizes what phones and browsers record and net/http does
+// not: MP3 and AAC streams without a tag (by their frame sync), and ISO
+// media files whose brand is not mp4 (QuickTime, 3GP, M4A).
+func sniffMedia(head []byte) string {
+	if len(head) >= 2 && head[0] == 0xFF {
+		switch {
+		case head[1]&0xF6 == 0xF0: // ADTS: sync, layer 0
+			return "audio/aac"
+		case head[1]&0xE0 == 0xE0 && head[1]&0x06 != 0: // MPEG audio: sync, a layer
+			return "audio/mpeg"
+		}
+	}
+	if len(head) >= 12 && string(head[4:8]) == "ftyp" {
+		switch brand := string(head[8:12]); {
+		case brand == "qt  ":
+			return "video/quicktime"
+		case strings.HasPrefix(brand, "3gp") || strings.HasPrefix(brand, "3g2"):
+			return "video/3gpp"
+		case brand == "M4A " || brand == "M4B ":
+			return "audio/mp4"
+		}
+	}
+	return "application/octet-stream"
 }
 
 // imageTypes are the image formats imgate decodes for thumbnails.
