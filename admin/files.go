@@ -457,6 +457,11 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, app, object s
 	if err != nil {
 		return err
 	}
+	if d.Redirect != "" {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, d.Redirect, http.StatusFound)
+		return nil
+	}
 	defer d.Close()
 	h := w.Header()
 	if files.Inline(d.ContentType) {

@@ -33,6 +33,12 @@ type Config struct {
 	MaxResize int
 	// UploadTTL is how long an upload URL may be used. Default 15 minutes.
 	UploadTTL time.Duration
+	// Redirect, when positive and the backend can presign (S3), answers
+	// downloads of originals and thumbnails with a redirect to a URL of
+	// the backend valid that long, so that the bytes bypass imgate.
+	// Resized images are still served by imgate. Default 0: imgate
+	// serves every download.
+	Redirect time.Duration
 	// TempDir holds uploads while they are checked, before they are
 	// stored. Default os.TempDir().
 	TempDir string
@@ -259,6 +265,14 @@ func (f *Files) Open(ctx context.Context, app, object string, v Variant) (*Downl
 		return nil, f.refuse("not_found", imgate.CodeFileNotFound, "no such file")
 	} else if err != nil {
 		return nil, imgate.Errorf(imgate.CodeOSS, "reading the file failed: %v", err)
+	}
+	if p, ok := f.backend.(Presigner); ok && f.cfg.Redirect > 0 && v.W == 0 && v.H == 0 {
+		blob.Close()
+		u, err := p.PresignGet(ctx, k, f.cfg.Redirect)
+		if err != nil {
+			return nil, imgate.Errorf(imgate.CodeOSS, "presigning the file failed: %v", err)
+		}
+		return &Download{Redirect: u}, nil
 	}
 	d := &Download{Blob: blob}
 	head := make([]byte, 512)

@@ -110,9 +110,13 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, size int64, conte
 	} else if !notFound(err) {
 		return fmt.Errorf("files: s3 put %s: %w", key, err)
 	}
-	_, err = s.client.PutObject(ctx, s.cfg.Bucket, name, r, size, minio.PutObjectOptions{
-		ContentType: contentType, PartSize: s.cfg.PartSize, NumThreads: 1,
-	})
+	opts := minio.PutObjectOptions{ContentType: contentType, PartSize: s.cfg.PartSize, NumThreads: 1}
+	if !Inline(contentType) {
+		// Served straight from the bucket (a presigned redirect), it must
+		// not render in a browser either.
+		opts.ContentType, opts.ContentDisposition = "application/octet-stream", "attachment"
+	}
+	_, err = s.client.PutObject(ctx, s.cfg.Bucket, name, r, size, opts)
 	if err != nil {
 		return fmt.Errorf("files: s3 put %s: %w", key, err)
 	}

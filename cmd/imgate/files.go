@@ -13,13 +13,14 @@ import (
 
 // filesConfig selects where files are kept and bounds them.
 type filesConfig struct {
-	backend string // local or s3
-	dir     string // local: empty means <data-dir>/files
-	s3      files.S3Config
-	limits  [5]int // bytes by files.Class
-	pixels  int
-	ttl     time.Duration
-	orphans time.Duration // uploads never sent are removed after it; 0: never
+	backend  string // local or s3
+	dir      string // local: empty means <data-dir>/files
+	s3       files.S3Config
+	limits   [5]int // bytes by files.Class
+	pixels   int
+	ttl      time.Duration
+	orphans  time.Duration // uploads never sent are removed after it; 0: never
+	redirect time.Duration // s3: presigned download redirects valid so long; 0: none
 }
 
 func (e env) filesFlags(fs *flagSet, c *filesConfig) {
@@ -33,6 +34,7 @@ func (e env) filesFlags(fs *flagSet, c *filesConfig) {
 	fs.StringVar(&s.SecretKey, "s3-secret-key", e.str("IMGATE_S3_SECRET_KEY", e.getenv("AWS_SECRET_ACCESS_KEY")), "secret key; prefer the environment (env IMGATE_S3_SECRET_KEY, else AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&s.Prefix, "s3-prefix", e.getenv("IMGATE_S3_PREFIX"), "prefix of imgate's object keys in the bucket (env IMGATE_S3_PREFIX)")
 	fs.boolVar(&s.PathStyle, "s3-path-style", "IMGATE_S3_PATH_STYLE", "address the bucket in the URL's path, as most self-hosted S3 servers need")
+	fs.durationVar(&c.redirect, "s3-redirect", "IMGATE_S3_REDIRECT", 0, "answer downloads with a redirect to a presigned URL of the bucket, valid so long, so that the bytes bypass imgate (clients must reach the S3 endpoint); 0: imgate serves them")
 	def := files.Limits{}.WithDefaults()
 	for _, l := range []struct {
 		class files.Class
@@ -118,5 +120,5 @@ func (c filesConfig) open(ctx context.Context, dataDir string, secret []byte, m 
 	}
 	lim := files.Limits{File: int64(c.limits[files.ClassFile]), Audio: int64(c.limits[files.ClassAudio]),
 		Image: int64(c.limits[files.ClassImage]), Video: int64(c.limits[files.ClassVideo]), Avatar: int64(c.limits[files.ClassAvatar])}
-	return files.New(files.Config{Limits: lim, MaxPixels: c.pixels, UploadTTL: c.ttl, Metrics: m}, backend, secret, logger), nil
+	return files.New(files.Config{Limits: lim, MaxPixels: c.pixels, UploadTTL: c.ttl, Redirect: c.redirect, Metrics: m}, backend, secret, logger), nil
 }

@@ -35,15 +35,17 @@ func TestFilesWebSDK(t *testing.T) {
 		t.Parallel()
 		testFilesWebSDK(t, cli{t: t, env: map[string]string{"IMGATE_POSTGRES": pgtest.DSN(t), "IMGATE_FILES_DIR": t.TempDir()}})
 	})
-	t.Run("s3/embedded", func(t *testing.T) {
-		t.Parallel()
-		s3 := s3test.Config(t)
-		testFilesWebSDK(t, cli{t: t, env: map[string]string{
-			"IMGATE_DATA_DIR": t.TempDir(), "IMGATE_FILES_BACKEND": "s3", "IMGATE_S3_ENDPOINT": s3.Endpoint,
-			"IMGATE_S3_BUCKET": s3.Bucket, "IMGATE_S3_REGION": s3.Region, "IMGATE_S3_PATH_STYLE": "true",
-			"IMGATE_S3_ACCESS_KEY": s3.AccessKey, "IMGATE_S3_SECRET_KEY": s3.SecretKey,
-		}})
-	})
+	for _, redirect := range []string{"", "1m"} {
+		t.Run("s3/embedded/redirect="+redirect, func(t *testing.T) {
+			t.Parallel()
+			s3 := s3test.Config(t)
+			testFilesWebSDK(t, cli{t: t, env: map[string]string{
+				"IMGATE_DATA_DIR": t.TempDir(), "IMGATE_FILES_BACKEND": "s3", "IMGATE_S3_ENDPOINT": s3.Endpoint,
+				"IMGATE_S3_BUCKET": s3.Bucket, "IMGATE_S3_REGION": s3.Region, "IMGATE_S3_PATH_STYLE": "true",
+				"IMGATE_S3_ACCESS_KEY": s3.AccessKey, "IMGATE_S3_SECRET_KEY": s3.SecretKey, "IMGATE_S3_REDIRECT": redirect,
+			}})
+		})
+	}
 }
 
 // sdkUser is a registered user of the flow and its token.
@@ -130,6 +132,9 @@ func testFilesWebSDK(t *testing.T, c cli) {
 	// 5. It downloads the original and the thumbnail with its token.
 	if status, body := fetch(t, att.URL, as(bob)); status != 200 || !bytes.Equal(body, img) {
 		t.Errorf("original: HTTP %d, %d bytes, want the %d uploaded", status, len(body), len(img))
+	}
+	if c.env["IMGATE_S3_REDIRECT"] != "" {
+		checkRedirect(t, att.URL, as(bob))
 	}
 	status, body := fetch(t, att.URL+"&image_type=2", as(bob))
 	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(body)); status != 200 || err != nil || cfg.Width != 240 || cfg.Height != 180 {
@@ -237,4 +242,23 @@ func fetchCode(t *testing.T, url string, headers map[string]string) int {
 		return 0
 	}
 	return env.Code
+}
+
+// checkRedirect wants the download answered with a redirect to a
+// presigned URL of the bucket.
+func checkRedirect(t *testing.T, url string, headers map[string]string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for k, v := range headers {
+		req.Header[k] = []string{v}
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.Contains(loc, "X-Amz-Signature=") {
+		t.Errorf("download with --s3-redirect: HTTP %d to %q, want a redirect to a presigned URL", resp.StatusCode, loc)
+	}
 }
