@@ -309,12 +309,17 @@ func TestFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := r.Files(t.Context(), loadtest.Files{Devices: 4, Size: 100_003, Rate: 20, Duration: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	logReport(t, rep)
-	if f := rep.Files; f.Uploads != 20 || f.Downloads != 20 || f.Failed != 0 || !rep.Pass {
-		t.Errorf("files %+v, failures %v; want 20 up and down, none failed", f, rep.Failures)
+	for _, sc := range []loadtest.Files{
+		{Devices: 4, Size: 100_003, Rate: 20, Duration: time.Second},
+		{Devices: 4, ImageSide: 300, Rate: 20, Duration: time.Second},
+	} {
+		rep, err := r.Files(t.Context(), sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logReport(t, rep)
+		if f := rep.Files; f.Uploads != 20 || f.Downloads != 20 || f.Failed != 0 || !rep.Pass {
+			t.Errorf("%+v: files %+v, failures %v; want 20 up and down, none failed", sc, f, rep.Failures)
+		}
 	}
 }

@@ -283,7 +283,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 func formatParams(p map[string]any) string {
 	s := ""
 	for _, k := range []string{"pairs", "members", "devices", "messages", "senders", "wave", "hold", "rate",
-		"chat_rate", "rest_share", "groups", "group_size", "group_rate", "churn", "offline", "size", "duration", "via"} {
+		"chat_rate", "rest_share", "groups", "group_size", "group_rate", "churn", "offline", "size", "image_side", "duration", "via"} {
 		if v, ok := p[k]; ok {
 			s += fmt.Sprintf("%s=%v ", k, v)
 		}

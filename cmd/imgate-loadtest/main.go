@@ -183,6 +183,7 @@ func scenarioFlags(fs *flag.FlagSet, scenario string, o *options) error {
 		fs.Int64Var(&f.Size, "size", 1<<20, "bytes of each file")
 		fs.Float64Var(&f.Rate, "rate", 10, "uploads per second, all users together")
 		fs.DurationVar(&f.Duration, "duration", 10*time.Second, "how long to upload")
+		fs.IntVar(&f.ImageSide, "image-side", 0, "when positive, send a JPEG of noise this many pixels wide and high as an image (file_type 102, a thumbnail each) instead of --size bytes")
 		return nil
 	case "storm":
 		st := &o.storm
