@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -26,6 +27,11 @@ type Config struct {
 	// w/h resize): its width times height. Default 40 million, about
 	// 160 MB of memory while it is decoded.
 	MaxPixels int
+	// MaxDecodes bounds the images decoded at once (thumbnails and
+	// resizes); more wait their turn. With MaxPixels it bounds the memory
+	// images take: about MaxDecodes × MaxPixels × 4 bytes at worst.
+	// Default GOMAXPROCS: decoding is CPU-bound anyway.
+	MaxDecodes int
 	// ThumbSize is the box a thumbnail fits in, in pixels. Default 240.
 	ThumbSize int
 	// MaxResize bounds the w and h of a download that asks for a resized
@@ -52,6 +58,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxPixels <= 0 {
 		c.MaxPixels = 40_000_000
 	}
+	if c.MaxDecodes <= 0 {
+		c.MaxDecodes = runtime.GOMAXPROCS(0)
+	}
 	if c.ThumbSize <= 0 {
 		c.ThumbSize = 240
 	}
@@ -73,12 +82,14 @@ type Files struct {
 	backend Backend
 	signer  *Signer
 	log     *slog.Logger
+	decodes chan struct{} // a slot per image being decoded
 }
 
 // New returns the file service on the backend, signing with a key derived
 // from secret.
 func New(cfg Config, backend Backend, secret []byte, logger *slog.Logger) *Files {
-	return &Files{cfg: cfg.withDefaults(), backend: backend, signer: NewSigner(secret), log: logger}
+	cfg = cfg.withDefaults()
+	return &Files{cfg: cfg, backend: backend, signer: NewSigner(secret), log: logger, decodes: make(chan struct{}, cfg.MaxDecodes)}
 }
 
 // Config returns the configuration with its defaults filled in.
@@ -199,13 +210,19 @@ func (f *Files) storeThumb(ctx context.Context, k string, r io.ReadSeeker, ct st
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return fmt.Errorf("files: rewind upload: %w", err)
 	}
-	img, err := decodeBounded(r, ct, f.cfg.MaxPixels)
-	if err != nil {
-		return f.refuse("bad_type", imgate.CodeInvalidParameter, "the image cannot be used: %v", err)
-	}
 	var buf bytes.Buffer // a thumbnail is small: ThumbSize² pixels at most
-	if err := encodeJPEG(&buf, fit(img, f.cfg.ThumbSize, f.cfg.ThumbSize)); err != nil {
-		return fmt.Errorf("files: encode thumbnail: %w", err)
+	err := f.decoding(ctx, func() error {
+		img, err := decodeBounded(r, ct, f.cfg.MaxPixels)
+		if err != nil {
+			return f.refuse("bad_type", imgate.CodeInvalidParameter, "the image cannot be used: %v", err)
+		}
+		if err := encodeJPEG(&buf, fit(img, f.cfg.ThumbSize, f.cfg.ThumbSize)); err != nil {
+			return fmt.Errorf("files: encode thumbnail: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	n := int64(buf.Len())
 	err = f.backend.Put(ctx, thumbKey(k), &buf, n, "image/jpeg")
@@ -287,7 +304,7 @@ func (f *Files) Open(ctx context.Context, app, object string, v Variant) (*Downl
 		return nil, imgate.Errorf(imgate.CodeOSS, "reading the file failed: %v", err)
 	}
 	if v.W > 0 || v.H > 0 {
-		return f.resized(d, v)
+		return f.resized(ctx, d, v)
 	}
 	return d, nil
 }
@@ -295,14 +312,10 @@ func (f *Files) Open(ctx context.Context, app, object string, v Variant) (*Downl
 // resized replaces the download by its image fitted in v.W×v.H (a missing
 // side is unbounded up to MaxResize). The result, at most MaxResize²
 // pixels as a JPEG, is held in memory.
-func (f *Files) resized(d *Download, v Variant) (*Download, error) {
+func (f *Files) resized(ctx context.Context, d *Download, v Variant) (*Download, error) {
 	defer d.Close()
 	if codecs[d.ContentType].decode == nil {
 		return nil, f.refuse("bad_param", imgate.CodeInvalidParameter, "w and h apply to images only")
-	}
-	img, err := decodeBounded(d.Blob, d.ContentType, f.cfg.MaxPixels)
-	if err != nil {
-		return nil, imgate.Errorf(imgate.CodeOSS, "the image cannot be resized: %v", err)
 	}
 	w, h := v.W, v.H
 	if w == 0 {
@@ -312,11 +325,32 @@ func (f *Files) resized(d *Download, v Variant) (*Download, error) {
 		h = f.cfg.MaxResize
 	}
 	var buf bytes.Buffer
-	if err := encodeJPEG(&buf, fit(img, w, h)); err != nil {
-		return nil, fmt.Errorf("files: encode resized image: %w", err)
+	err := f.decoding(ctx, func() error {
+		img, err := decodeBounded(d.Blob, d.ContentType, f.cfg.MaxPixels)
+		if err != nil {
+			return imgate.Errorf(imgate.CodeOSS, "the image cannot be resized: %v", err)
+		}
+		if err := encodeJPEG(&buf, fit(img, w, h)); err != nil {
+			return fmt.Errorf("files: encode resized image: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	body := bytes.NewReader(buf.Bytes())
 	return &Download{Blob: &Blob{ReadSeekCloser: nopCloser{body}, Size: body.Size(), ModTime: d.ModTime}, ContentType: "image/jpeg"}, nil
+}
+
+// decoding runs fn, which decodes an image, in one of MaxDecodes slots.
+func (f *Files) decoding(ctx context.Context, fn func() error) error {
+	select {
+	case f.decodes <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("files: waiting to decode an image: %w", ctx.Err())
+	}
+	defer func() { <-f.decodes }()
+	return fn()
 }
 
 type nopCloser struct{ io.ReadSeeker }
