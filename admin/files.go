@@ -163,7 +163,7 @@ func (s *Server) uploadChatURL(r *http.Request, c *call) (any, error) {
 		return nil, err
 	}
 	return s.ticketDto(r, files.Ticket{Purpose: files.PurposeChat, App: c.app.ID, Uploader: c.userID,
-		ToType: toType, ToID: toID, FileType: int(ft), Object: files.NewObject("chat/")}), nil
+		ToType: toType, ToID: toID, FileType: int(ft), Object: files.ChatObject()}), nil
 }
 
 // GET /file/upload/avatar/user

@@ -128,10 +128,21 @@ func ParseAvatar(object string) (kind byte, id int64, ok bool) {
 	return m[1][0], id, err == nil
 }
 
-var chatName = regexp.MustCompile(`^chat/[0-9a-f]{32}$`)
+// ChatObject returns a fresh object name for a chat file:
+// chat/<the name's first two hex digits>/<name>, so that a local backend
+// keeps at most a few thousand files per directory per million.
+func ChatObject() string {
+	name := NewObject("")
+	return "chat/" + name[:2] + "/" + name
+}
+
+var chatName = regexp.MustCompile(`^chat/([0-9a-f]{2})/([0-9a-f]{32})$`)
 
 // ValidChatObject reports whether object is a chat file's name.
-func ValidChatObject(object string) bool { return chatName.MatchString(object) }
+func ValidChatObject(object string) bool {
+	m := chatName.FindStringSubmatch(object)
+	return m != nil && m[2][:2] == m[1]
+}
 
 // key is the blob key of an app's object: apps never share a key.
 func key(app, object string) (string, error) {

@@ -85,7 +85,7 @@ func TestStore(t *testing.T) {
 		f := files.New(files.Config{Limits: files.Limits{Image: 64 << 10, File: 1000}, ThumbSize: 50, MaxPixels: 1 << 20, TempDir: t.TempDir()}, b, []byte("s"), nil)
 		ctx := context.Background()
 		ticket := func() files.Ticket {
-			return files.Ticket{Purpose: files.PurposeChat, App: "app", Object: files.NewObject("chat/")}
+			return files.Ticket{Purpose: files.PurposeChat, App: "app", Object: files.ChatObject()}
 		}
 		img := pngOf(400, 200)
 		tk := ticket()
@@ -152,7 +152,7 @@ func TestSweepAndRecall(t *testing.T) {
 		ctx := context.Background()
 		var signs []files.FileSign
 		for range 3 {
-			tk := files.Ticket{Purpose: files.PurposeChat, App: "app", Object: files.NewObject("chat/")}
+			tk := files.Ticket{Purpose: files.PurposeChat, App: "app", Object: files.ChatObject()}
 			if _, err := f.Store(ctx, tk, files.ClassImage, bytes.NewReader(pngOf(40, 40))); err != nil {
 				t.Fatal(err)
 			}
