@@ -223,11 +223,11 @@ func (f *Files) storeThumb(ctx context.Context, k string, r io.ReadSeeker, ct st
 	}
 	var buf bytes.Buffer // a thumbnail is small: ThumbSize² pixels at most
 	err := f.decoding(ctx, func() error {
-		img, err := decodeBounded(r, ct, f.cfg.MaxPixels)
+		img, err := shrink(r, ct, f.cfg.ThumbSize, f.cfg.ThumbSize, f.cfg.MaxPixels)
 		if err != nil {
 			return f.refuse("bad_type", imgate.CodeInvalidParameter, "the image cannot be used: %v", err)
 		}
-		if err := encodeJPEG(&buf, fit(img, f.cfg.ThumbSize, f.cfg.ThumbSize)); err != nil {
+		if err := encodeJPEG(&buf, img); err != nil {
 			return fmt.Errorf("files: encode thumbnail: %w", err)
 		}
 		return nil
@@ -337,11 +337,11 @@ func (f *Files) resized(ctx context.Context, d *Download, v Variant) (*Download,
 	}
 	var buf bytes.Buffer
 	err := f.decoding(ctx, func() error {
-		img, err := decodeBounded(d.Blob, d.ContentType, f.cfg.MaxPixels)
+		img, err := shrink(d.Blob, d.ContentType, w, h, f.cfg.MaxPixels)
 		if err != nil {
 			return imgate.Errorf(imgate.CodeOSS, "the image cannot be resized: %v", err)
 		}
-		if err := encodeJPEG(&buf, fit(img, w, h)); err != nil {
+		if err := encodeJPEG(&buf, img); err != nil {
 			return fmt.Errorf("files: encode resized image: %w", err)
 		}
 		return nil

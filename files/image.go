@@ -63,7 +63,7 @@ func decodeBounded(r io.ReadSeeker, ct string, maxPixels int) (image.Image, erro
 // fit scales img down to fit in w×h, keeping its aspect ratio; an image
 // that fits already is only flattened. Transparent parts become white, as
 // the result is a JPEG.
-func fit(img image.Image, w, h int) image.Image {
+func fit(img image.Image, w, h int) *image.RGBA {
 	b := img.Bounds()
 	sw, sh := b.Dx(), b.Dy()
 	dw, dh := sw, sh
@@ -77,6 +77,27 @@ func fit(img image.Image, w, h int) image.Image {
 	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
 	xdraw.ApproxBiLinear.Scale(dst, dst.Bounds(), img, b, draw.Over, nil)
 	return dst
+}
+
+// shrink decodes the image of the content type from r (bounded by
+// maxPixels) and fits it in w×h, turned upright as a JPEG's EXIF
+// orientation says.
+func shrink(r io.ReadSeeker, ct string, w, h, maxPixels int) (*image.RGBA, error) {
+	o := 1
+	if ct == "image/jpeg" {
+		o = jpegOrientation(r)
+		if _, err := r.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+	}
+	img, err := decodeBounded(r, ct, maxPixels)
+	if err != nil {
+		return nil, err
+	}
+	if o >= 5 { // lying on its side: the box turns with it
+		w, h = h, w
+	}
+	return orient(fit(img, w, h), o), nil
 }
 
 // encodeJPEG writes img as a JPEG of good enough quality for previews.
