@@ -110,6 +110,7 @@ type Metrics struct {
 	rateLimited   *prometheus.CounterVec
 	passwords     [nPasswordResults]prometheus.Counter
 	connRefusals  prometheus.Counter
+	files         fileCounters
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -217,6 +218,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.rateLimited.WithLabelValues("unread")
 	m.passwords = newPasswordCounters(m)
 	m.connRefusals = newConnRefusals(m)
+	m.files = newFileCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)
