@@ -29,7 +29,7 @@ import (
 func TestFilesWebSDK(t *testing.T) {
 	t.Run("local/embedded", func(t *testing.T) {
 		t.Parallel()
-		testFilesWebSDK(t, cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": t.TempDir()}})
+		testFilesWebSDK(t, cli{t: t, env: map[string]string{"IMGATE_DATA_DIR": dataDir(t)}})
 	})
 	t.Run("local/postgres", func(t *testing.T) {
 		t.Parallel()
@@ -40,7 +40,7 @@ func TestFilesWebSDK(t *testing.T) {
 			t.Parallel()
 			s3 := s3test.Config(t)
 			testFilesWebSDK(t, cli{t: t, env: map[string]string{
-				"IMGATE_DATA_DIR": t.TempDir(), "IMGATE_FILES_BACKEND": "s3", "IMGATE_S3_ENDPOINT": s3.Endpoint,
+				"IMGATE_DATA_DIR": dataDir(t), "IMGATE_FILES_BACKEND": "s3", "IMGATE_S3_ENDPOINT": s3.Endpoint,
 				"IMGATE_S3_BUCKET": s3.Bucket, "IMGATE_S3_REGION": s3.Region, "IMGATE_S3_PATH_STYLE": "true",
 				"IMGATE_S3_ACCESS_KEY": s3.AccessKey, "IMGATE_S3_SECRET_KEY": s3.SecretKey, "IMGATE_S3_REDIRECT": redirect,
 			}})

@@ -175,7 +175,7 @@ func newEmbedded(t *testing.T, bin func() (string, error), extra ...string) *clu
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, bin: path, store: []string{"--data-dir", t.TempDir()}, extras: extra}
+	c := &cluster{t: t, bin: path, store: []string{"--data-dir", filepath.Join(t.TempDir(), "data")}, extras: extra}
 	c.createApp()
 	c.start("n0")
 	return c
