@@ -28,6 +28,11 @@ const (
 	// client's address is in back-off after failures, and a send over a
 	// user's or an app's rate.
 	CodeTooManyAttempts = 10028
+	// CodeTokenEnded answers a REST call with a user token that expired or
+	// was revoked: MaxIM's web SDK logs in again on it. (An unknown,
+	// forged or malformed token, and a revoked admin token, is
+	// CodeInvalidToken.)
+	CodeTokenEnded = 402
 	// CodeMobileTaken is the web SDK's code for a mobile number bound to
 	// another account; MaxIM's server table has none of its own for it.
 	CodeMobileTaken = 11012
