@@ -12,6 +12,26 @@ const (
 	AppBanned
 )
 
+var appStatusNames = [...]string{AppNormal: "normal", AppFrozen: "frozen", AppBanned: "banned"}
+
+// String is the status's name in MaxIM's discovery answer.
+func (s AppStatus) String() string {
+	if s >= 0 && int(s) < len(appStatusNames) {
+		return appStatusNames[s]
+	}
+	return "normal"
+}
+
+// ParseAppStatus is the status with the name: normal, frozen or banned.
+func ParseAppStatus(name string) (AppStatus, error) {
+	for s, n := range appStatusNames {
+		if n == name {
+			return AppStatus(s), nil
+		}
+	}
+	return 0, Errorf(CodeInvalidParameter, "app status %q: want normal, frozen or banned", name)
+}
+
 // App is a tenant: every user, group and message belongs to one app, and a
 // token of one app never reaches another app's data.
 type App struct {

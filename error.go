@@ -64,6 +64,10 @@ const (
 	CodeQRCodeExpired        = 20025
 
 	CodeUnknownApp = 40000
+	// CodeAppAbnormal is the web SDK's code for an app whose status is not
+	// normal (frozen or banned): imgate answers it to every REST call of
+	// such an app.
+	CodeAppAbnormal = 40003
 
 	// CodeBusy is imgate's own, for work refused at once because its
 	// bounded pool is full (password checks): retry in a moment. MaxIM's

@@ -43,6 +43,8 @@ type Store interface {
 	App(ctx context.Context, id string) (App, error)
 	// Apps lists every app, oldest first.
 	Apps(ctx context.Context) ([]App, error)
+	// SetAppStatus sets the app's status: CodeUnknownApp if there is none.
+	SetAppStatus(ctx context.Context, id string, status AppStatus) error
 
 	// CreateToken stores a token record: CodeInvalidParameter if its id is
 	// taken.
@@ -145,6 +147,8 @@ type LoginState struct {
 	// Status and PasswordHash are the user's.
 	Status       UserStatus
 	PasswordHash string
+	// AppStatus is the user's app's.
+	AppStatus AppStatus
 	// Device is the device with the SN asked for; its SN is 0 when the
 	// user has no such device.
 	Device Device

@@ -48,6 +48,9 @@ func (s *Server) authorize(r *http.Request, acc access) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
+	if app.Status != imgate.AppNormal {
+		return nil, imgate.Errorf(imgate.CodeAppAbnormal, "app %s is %s", app.ID, app.Status)
+	}
 	c := &call{app: app}
 	if acc == public {
 		return c, nil

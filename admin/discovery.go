@@ -71,7 +71,7 @@ func (s *Server) discover(r *http.Request) (any, error) {
 	if ip := hostIP(host); ip != "" {
 		ratel.IPList = []string{ip}
 	}
-	return dnsInfo{Version: 1, AppStatus: appStatusName(app.Status), DNSList: []dnsGroup{{
+	return dnsInfo{Version: 1, AppStatus: app.Status.String(), DNSList: []dnsGroup{{
 		Clusters: []dnsCluster{{Ratel: []dnsHost{ratel}, WebIM: self, RTC: self}},
 	}}}, nil
 }
@@ -98,18 +98,6 @@ func hostIP(host string) string {
 		return ip.String()
 	}
 	return ""
-}
-
-// appStatusName is the status as MaxIM's discovery answer names it; the
-// SDK stops at "frozen" and "banned".
-func appStatusName(st imgate.AppStatus) string {
-	switch st {
-	case imgate.AppFrozen:
-		return "frozen"
-	case imgate.AppBanned:
-		return "banned"
-	}
-	return "normal"
 }
 
 // clientConfig is imgate's answer to GET /app/config: what of MaxIM's

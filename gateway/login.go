@@ -351,6 +351,9 @@ func (s *session) readState(ctx context.Context, id identity, sn uint32, convs b
 			return st, err
 		}
 	}
+	if st.AppStatus != imgate.AppNormal {
+		return st, refused(xsync.Status_APP_FROZEN, "app is "+st.AppStatus.String())
+	}
 	if st.Status == imgate.UserDisabled {
 		return st, refused(xsync.Status_USER_FROZEN, "user is disabled")
 	}

@@ -21,6 +21,7 @@ func (e env) admin(ctx context.Context, cmd string, args []string) error {
 	id := fs.String("id", "", "app create: the app id; empty makes a random 12-letter one")
 	name := fs.String("name", "", "app create: the app's name")
 	app := fs.String("app", "", "token create, token import: the app id")
+	status := fs.String("status", "", "app status: normal, frozen or banned")
 	var limits imgate.AppLimits
 	fs.IntVar(&limits.GroupCapacity, "group-capacity", 0, fmt.Sprintf("app create: members of one group (default %d)", imgate.DefaultGroupCapacity))
 	fs.IntVar(&limits.GroupsPerApp, "groups-per-app", 0, fmt.Sprintf("app create: groups of the app (default %d)", imgate.DefaultGroupsPerApp))
@@ -40,6 +41,8 @@ func (e env) admin(ctx context.Context, cmd string, args []string) error {
 			return a.createApp(ctx, imgate.App{ID: *id, Name: *name, Limits: limits}, *secret)
 		case "app list":
 			return a.listApps(ctx)
+		case "app status":
+			return a.setAppStatus(ctx, *id, *status)
 		case "token create":
 			return a.createToken(ctx, *app, *secret)
 		case "token import":
@@ -68,6 +71,22 @@ func (a adminCmd) tokens(ctx context.Context, secret string) (*auth.Tokens, erro
 		return nil, err
 	}
 	return auth.New(a.store, auth.Config{Secret: key}, nil)
+}
+
+// setAppStatus sets an app's status: a frozen or banned app's REST calls
+// answer 40003 and its logins are refused (APP_FROZEN).
+func (a adminCmd) setAppStatus(ctx context.Context, id, name string) error {
+	if id == "" {
+		return fmt.Errorf("app status: --id is required")
+	}
+	st, err := imgate.ParseAppStatus(name)
+	if err != nil {
+		return fmt.Errorf("app status: --status: %w", err)
+	}
+	if err := a.store.SetAppStatus(ctx, id, st); err != nil {
+		return fmt.Errorf("app status: %w", err)
+	}
+	return nil
 }
 
 func (a adminCmd) createApp(ctx context.Context, app imgate.App, secret string) error {

@@ -4,6 +4,7 @@
 //	imgate migrate                   apply schema migrations and exit
 //	imgate app create [--id ID] --name NAME
 //	imgate app list
+//	imgate app status --id ID --status normal|frozen|banned
 //	imgate token create --app ID     a new admin token
 //	imgate token import --app ID TOKEN
 //	imgate token revoke TOKEN
@@ -42,6 +43,7 @@ commands:
   migrate         apply schema migrations and print the schema version
   app create      create an app: [--id ID] --name NAME
   app list        list apps, one JSON line each
+  app status      set an app's status (--id, --status normal|frozen|banned)
   token create    create an admin token: --app ID
   token import    accept an existing token string as an admin token: --app ID TOKEN
   token revoke    revoke a token: TOKEN

@@ -92,6 +92,21 @@ func (s *Store) CreateApp(ctx context.Context, app imgate.App) error {
 	return nil
 }
 
+// SetAppStatus sets the app's status: CodeUnknownApp if there is none.
+func (s *Store) SetAppStatus(ctx context.Context, id string, status imgate.AppStatus) error {
+	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		n, err := execCount(ctx, tx, tx.Rebind("UPDATE apps SET status = ? WHERE id = ?"), int(status), id)
+		if err == nil && n == 0 {
+			err = imgate.Errorf(imgate.CodeUnknownApp, "unknown app %s", id)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: set status of app %q: %w", id, err)
+	}
+	return nil
+}
+
 // App returns the app with the id: CodeUnknownApp if there is none.
 func (s *Store) App(ctx context.Context, id string) (imgate.App, error) {
 	var row appRow

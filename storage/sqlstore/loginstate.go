@@ -30,6 +30,7 @@ type loginRow struct {
 	Groups       string `db:"groups_json"`
 	Convs        string `db:"convs_json"`
 	LastNotice   int64  `db:"last_notice"`
+	AppStatus    int    `db:"app_status"`
 	// The token's columns, prefixed with t_ (zero when none was asked
 	// for or there is no such token).
 	TID         string `db:"t_id"`
@@ -96,7 +97,8 @@ func (s *Store) loginStateQuery(convs bool) string {
 		" COALESCE((SELECT " + agg + "(group_id) FROM group_members WHERE user_id = u.id" +
 		" AND group_id IN (SELECT id FROM groups WHERE app_id = u.app_id)), '[]') AS groups_json," +
 		" " + convsJSON + " AS convs_json," +
-		" COALESCE((SELECT last FROM notice_seqs WHERE app_id = u.app_id AND user_id = u.id), 0) AS last_notice" +
+		" COALESCE((SELECT last FROM notice_seqs WHERE app_id = u.app_id AND user_id = u.id), 0) AS last_notice," +
+		" COALESCE((SELECT status FROM apps WHERE id = u.app_id), 0) AS app_status" +
 		" FROM users u LEFT JOIN devices d ON d.app_id = u.app_id AND d.user_id = u.id AND d.sn = ?" +
 		" LEFT JOIN tokens t ON t.id = ?" +
 		" WHERE u.app_id = ? AND u.id = ?"
@@ -104,7 +106,7 @@ func (s *Store) loginStateQuery(convs bool) string {
 
 // state decodes the row.
 func (r loginRow) state(appID string, userID int64) (imgate.LoginState, error) {
-	st := imgate.LoginState{Status: imgate.UserStatus(r.Status), PasswordHash: r.PasswordHash, LastNotice: r.LastNotice}
+	st := imgate.LoginState{Status: imgate.UserStatus(r.Status), PasswordHash: r.PasswordHash, LastNotice: r.LastNotice, AppStatus: imgate.AppStatus(r.AppStatus)}
 	if r.DSN != 0 {
 		st.Device = deviceRow{
 			AppID: appID, UserID: userID, SN: r.DSN, GUID: r.DGUID, Platform: r.DPlatform,

@@ -66,6 +66,21 @@ func (s suite) testApps(t *testing.T) {
 	s.run(t, "unknown", func(t *testing.T, st imgate.Store) {
 		_, err := st.App(t.Context(), "nope")
 		wantCode(t, "App(unknown)", err, imgate.CodeUnknownApp)
+		wantCode(t, "SetAppStatus(unknown)", st.SetAppStatus(t.Context(), "nope", imgate.AppBanned), imgate.CodeUnknownApp)
+	})
+	s.run(t, "status", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		for _, want := range []imgate.AppStatus{imgate.AppFrozen, imgate.AppBanned, imgate.AppNormal} {
+			if err := st.SetAppStatus(t.Context(), "app", want); err != nil {
+				t.Fatalf("SetAppStatus(%s) = %v", want, err)
+			}
+			if got, err := st.App(t.Context(), "app"); err != nil || got.Status != want {
+				t.Errorf("App after SetAppStatus(%s) = %s, %v", want, got.Status, err)
+			}
+			if ls, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid}); err != nil || ls.AppStatus != want {
+				t.Errorf("LoginState after SetAppStatus(%s): app status %s, %v", want, ls.AppStatus, err)
+			}
+		}
 	})
 	s.run(t, "list oldest first", func(t *testing.T, st imgate.Store) {
 		got, err := st.Apps(t.Context())
