@@ -23,13 +23,14 @@ const (
 	CodeForbidden           = 10010
 	CodeAlreadyBound        = 10011
 	CodeApplicationDeclined = 10012
-	// CodeTooManyAttempts is the web SDK's code for too many failed
-	// attempts: a password check refused unchecked while the user or the
-	// client's address is in back-off after failures.
-	CodeTooManyAttempts = 10028
 	// CodeMobileTaken is the web SDK's code for a mobile number bound to
 	// another account; MaxIM's server table has none of its own for it.
 	CodeMobileTaken = 11012
+	// CodeTooManyAttempts is the web SDK's code for too many attempts:
+	// imgate answers it to sends over a user's or an app's rate, and to a
+	// password check refused unchecked while the user or the client's
+	// address is in back-off after failures.
+	CodeTooManyAttempts = 10028
 
 	CodeStore                = 20000
 	CodeGroupNotFound        = 20001

@@ -55,6 +55,9 @@ type Store interface {
 	// RevokeUserTokens revokes every unrevoked token of the user except the
 	// one with id keep (which may be empty) and returns the ids it revoked.
 	RevokeUserTokens(ctx context.Context, appID string, userID int64, keep string, at time.Time) ([]string, error)
+	// RevokedTokens returns the ids of the tokens revoked at or after
+	// the time, at most limit, earliest revocation first.
+	RevokedTokens(ctx context.Context, since time.Time, limit int) ([]string, error)
 	// PruneTokens deletes the tokens that expired before the time and
 	// returns how many it deleted.
 	PruneTokens(ctx context.Context, before time.Time) (int, error)
@@ -94,6 +97,15 @@ type Store interface {
 	// then has more than MaxDeviceRecords devices, deletes those that
 	// logged in least recently (the new one never). CodeUserNotFound.
 	RegisterDevice(ctx context.Context, d Device) (Device, error)
+	// CreateDevice creates d as a new device of d.UserID in one statement,
+	// as RegisterDevice would create it (the user's next SN, the user's
+	// latest notice Seq), unless the user has a device with d's SN or GUID.
+	// It returns false, and creates nothing, then, and when the user does
+	// not exist or a concurrent login took the SN; the caller registers
+	// the device with RegisterDevice, which says which. A login whose
+	// LoginState found no device with the SN tries it first: a new
+	// device's registration is then one round trip, not a transaction.
+	CreateDevice(ctx context.Context, d Device) (Device, bool, error)
 	// Device returns one device of the user: ErrDeviceNotFound.
 	Device(ctx context.Context, appID string, userID int64, sn uint32) (Device, error)
 	// Devices lists the user's devices by SN.
@@ -104,12 +116,27 @@ type Store interface {
 	// DeleteDevice deletes the device: ErrDeviceNotFound.
 	DeleteDevice(ctx context.Context, appID string, userID int64, sn uint32) error
 
-	// LoginState reads what a WebSocket login of the user's device sn
-	// needs, in one statement and so one snapshot: CodeUserNotFound.
-	// Without convs it leaves Convs empty, for a read that only picks the
-	// device and the groups (a first login's, before its session is
-	// registered), at a fraction of the cost.
-	LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (LoginState, error)
+	// LoginState reads what a WebSocket login asks for in one statement
+	// and so one snapshot: CodeUserNotFound when the user does not exist.
+	LoginState(ctx context.Context, q LoginQuery) (LoginState, error)
+}
+
+// LoginQuery says what LoginState reads: the user's state and groups,
+// one of its devices, and optionally its conversations and a token.
+type LoginQuery struct {
+	App  string
+	User int64
+	// SN is the device's serial number; 0 reads no device.
+	SN uint32
+	// Convs reads the user's conversations too. Without it Convs is
+	// left empty, for a read that only picks the device and the groups
+	// (a first login's, before its session is registered), at a fraction
+	// of the cost.
+	Convs bool
+	// Token, when not empty, is the id of a token record to read with
+	// the rest, so that verifying a token the node has not seen costs
+	// the login no round trip of its own.
+	Token string
 }
 
 // LoginState is what a login reads of a user and one of its devices.
@@ -127,6 +154,9 @@ type LoginState struct {
 	// LastNotice is the Seq of the user's latest notice, 0 when none:
 	// notices are pending for the device when it is above Device.NoticeSeq.
 	LastNotice int64
+	// Token is the record LoginQuery.Token asked for; its ID is empty
+	// when there is no such record (or none was asked for).
+	Token Token
 }
 
 // ErrDeviceNotFound answers a device serial number the user does not have.

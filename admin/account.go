@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/delivery"
 )
 
 // POST /user/change_password {old_password, new_password}: the user's
@@ -75,9 +76,13 @@ func (s *Server) changePasswordAdmin(r *http.Request, c *call) (any, error) {
 // signOut revokes the user's tokens but keep and closes the sessions of
 // the others, telling them why with a UserNotice of the type.
 func (s *Server) signOut(ctx context.Context, appID string, userID int64, keep string, notice int) error {
-	if err := s.tokens.RevokeUser(ctx, appID, userID, keep); err != nil {
+	ids, err := s.tokens.RevokeUser(ctx, appID, userID, keep)
+	if err != nil {
 		return err
 	}
+	// Every node forgets the tokens at once, rather than when its cache
+	// of them expires (and ends sessions logged in with them).
+	s.core.Invalidate(ctx, delivery.Invalidation{App: appID, Tokens: ids, Notice: notice})
 	if keep != "" {
 		return s.sessions.KickOthers(ctx, appID, userID, keep, notice)
 	}

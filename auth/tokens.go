@@ -426,13 +426,41 @@ func (t *Tokens) Revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-// RevokeUser revokes every token of the user but keep (which may be "").
-func (t *Tokens) RevokeUser(ctx context.Context, appID string, userID int64, keep string) error {
-	if _, err := t.store.RevokeUserTokens(ctx, appID, userID, keep, t.now()); err != nil {
-		return fmt.Errorf("auth: revoke tokens of user %d: %w", userID, err)
+// RevokeUser revokes every token of the user but keep (which may be "")
+// and returns the ids it revoked, for the other nodes (see Forget).
+func (t *Tokens) RevokeUser(ctx context.Context, appID string, userID int64, keep string) ([]string, error) {
+	ids, err := t.store.RevokeUserTokens(ctx, appID, userID, keep, t.now())
+	if err != nil {
+		return nil, fmt.Errorf("auth: revoke tokens of user %d: %w", userID, err)
 	}
 	t.ForgetUser(appID, userID)
-	return nil
+	return ids, nil
+}
+
+// Forget drops the cached records of the token ids, revoked by another
+// node or process, so that their next verification reads the store.
+func (t *Tokens) Forget(ids []string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, id := range ids {
+		delete(t.cache, id)
+	}
+}
+
+// maxRevokedRead bounds one RevokedSince read.
+const maxRevokedRead = 10_000
+
+// RevokedSince returns the ids of the tokens revoked at or after since
+// (by any node or process), earliest first, and forgets their cached
+// records; more is true when there may be more than it returned, later
+// ones (read again from the last one's time).
+func (t *Tokens) RevokedSince(ctx context.Context, since time.Time) (ids []string, more bool, err error) {
+	ids, err = t.store.RevokedTokens(ctx, since, maxRevokedRead)
+	if err != nil {
+		return nil, false, fmt.Errorf("auth: tokens revoked lately: %w", err)
+	}
+	t.Forget(ids)
+	return ids, len(ids) == maxRevokedRead, nil
 }
 
 // ForgetUser drops the cached records of the user's tokens, so that the
@@ -460,4 +488,66 @@ func (t *Tokens) Prune(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("auth: prune tokens: %w", err)
 	}
 	return n, nil
+}
+
+// Pending is a token string whose signature and claims were checked but
+// whose record was not read: see Begin.
+type Pending struct {
+	// ID, AppID and UserID are the claims: the record to read, and the
+	// user it must be of.
+	ID     string
+	AppID  string
+	UserID int64
+	ch     checked
+}
+
+// Begin starts the verification of a user token for a caller that reads
+// the token's user from the store anyway (a WebSocket login), so that
+// the token's record can come with that read. When the record is cached,
+// or the string is not a user token that imgate signed, it verifies as
+// Verify does and returns done; otherwise it returns the pending
+// verification, which Settle finishes with the record and the user.
+func (t *Tokens) Begin(ctx context.Context, raw string) (p Pending, tok imgate.Token, done bool, err error) {
+	if len(raw) <= maxImportedLen {
+		sum := sha256.Sum256([]byte(raw))
+		ch, ok := t.checkedOf(sum)
+		if !ok {
+			ch, ok = t.check(raw, sum)
+		}
+		if ok && !ch.imported && ch.role == int(imgate.TokenUser) && !t.cached(ch.id) {
+			uid, err := strconv.ParseInt(ch.subject, 10, 64)
+			if err == nil && uid > 0 {
+				t.count.Misses.Inc()
+				return Pending{ID: ch.id, AppID: ch.app, UserID: uid, ch: ch}, imgate.Token{}, false, nil
+			}
+		}
+	}
+	tok, err = t.Verify(ctx, raw)
+	return Pending{}, tok, true, err
+}
+
+// Settle finishes a pending verification with the token's record as the
+// store has it (a zero ID: none) and the status of its user (found false
+// when the user does not exist), and caches the result as Verify would.
+func (t *Tokens) Settle(p Pending, rec imgate.Token, status imgate.UserStatus, found bool) (imgate.Token, error) {
+	e := entry{tok: rec, until: t.now().Add(t.cfg.CacheTTL)}
+	switch {
+	case rec.ID != p.ID || !found:
+		e = entry{missing: true, until: e.until}
+	case rec.AppID != p.ch.app || int(rec.Kind) != p.ch.role || strconv.FormatInt(rec.UserID, 10) != p.ch.subject:
+		return imgate.Token{}, errInvalid
+	default:
+		e.disabled = status == imgate.UserDisabled
+	}
+	t.put(p.ID, e)
+	return t.valid(e)
+}
+
+// cached tells whether the token id's record is cached and fresh.
+func (t *Tokens) cached(id string) bool {
+	now := t.now()
+	t.mu.Lock()
+	e, ok := t.cache[id]
+	t.mu.Unlock()
+	return ok && now.Before(e.until)
 }

@@ -146,11 +146,15 @@ func TestRevoke(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := f.tokens.RevokeUser(ctx, "app", f.uid, keepTok.ID); err != nil {
+	dropID, err := f.tokens.ID(drop)
+	if err != nil {
 		t.Fatal(err)
 	}
+	if ids, err := f.tokens.RevokeUser(ctx, "app", f.uid, keepTok.ID); err != nil || len(ids) != 1 || ids[0] != dropID {
+		t.Fatalf("RevokeUser = %q, %v; want [%s]", ids, err, dropID)
+	}
 	// Revocation through this process is seen at once, cache or not.
-	_, err := f.tokens.Verify(ctx, drop)
+	_, err = f.tokens.Verify(ctx, drop)
 	wantCode(t, "revoked user token", err, imgate.CodeInvalidToken)
 	if _, err := f.tokens.Verify(ctx, keep); err != nil {
 		t.Errorf("kept token: %v", err)

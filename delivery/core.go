@@ -42,6 +42,9 @@ type Config struct {
 	// ready, and on a bus that carries no invalidations, passes are
 	// trusted for 1s at most. Default 1 minute; negative: no cache.
 	CheckCacheTTL time.Duration
+	// Limits bound the messages per second of one user and one app,
+	// across nodes where the bus counts for them (RedisBus).
+	Limits SendLimits
 	// Metrics counts what the core stores; nil counts into the void.
 	Metrics *metrics.Metrics
 }
@@ -81,6 +84,7 @@ type Core struct {
 	now   func() time.Time
 
 	checks     *checkCache
+	limits     *limiter
 	invalMu    sync.RWMutex
 	invalFns   []func(Invalidation) // see OnInvalidation
 	queues     []chan *request      // one per writer; a conversation always goes to the same one
@@ -111,6 +115,7 @@ type result struct {
 func New(cfg Config, store imgate.Store, bus Bus, logger *slog.Logger) *Core {
 	c := &Core{cfg: cfg.withDefaults(), store: store, bus: bus, log: logger, now: time.Now, stop: make(chan struct{}), finished: make(chan struct{})}
 	c.checks = c.newCheckCache()
+	c.limits = newLimiter(c.cfg.Limits, func() time.Time { return c.now() }, bus, logger, c.cfg.Metrics)
 	if inv, ok := bus.(Invalidator); ok {
 		inv.OnInvalidation(c.received)
 	}
@@ -169,7 +174,7 @@ func (c *Core) publishAll(events chan []*Event) {
 // Close stores what is queued and stops the writers. Sends after Close
 // fail.
 func (c *Core) Close() {
-	c.closeOnce.Do(func() { close(c.stop) })
+	c.closeOnce.Do(func() { close(c.stop); c.limits.close() })
 	c.wg.Wait()
 	c.finishOnce.Do(func() {
 		close(c.finished)

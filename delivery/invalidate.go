@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,12 @@ type Invalidation struct {
 	App    string  `json:"app"`
 	Users  []int64 `json:"users,omitempty"`
 	Groups []int64 `json:"groups,omitempty"`
+	// Tokens are the ids of tokens revoked: every node forgets its
+	// verification of them and ends the sessions logged in with them.
+	Tokens []string `json:"tokens,omitempty"`
+	// Notice is the UserNotice type those sessions are sent before they
+	// end (imgate.UserPasswordChanged); 0: none.
+	Notice int `json:"notice,omitempty"`
 	// All says anything may have changed: the bus may have lost
 	// invalidations (it resynced), so nothing cached is to be trusted.
 	All bool `json:"all,omitempty"`
@@ -45,7 +52,8 @@ func (c *Core) OnInvalidation(fn func(Invalidation)) {
 func (c *Core) Invalidate(ctx context.Context, inv Invalidation) {
 	inv.Users = compact(inv.Users)
 	inv.Groups = compact(inv.Groups)
-	if !inv.All && len(inv.Users) == 0 && len(inv.Groups) == 0 {
+	inv.Tokens = compact(inv.Tokens)
+	if !inv.All && len(inv.Users) == 0 && len(inv.Groups) == 0 && len(inv.Tokens) == 0 {
 		return
 	}
 	c.apply(inv)
@@ -69,7 +77,9 @@ func (c *Core) received(inv Invalidation) {
 // apply drops what inv names from the check cache and tells the other
 // caches.
 func (c *Core) apply(inv Invalidation) {
-	c.checks.drop(inv)
+	if inv.All || len(inv.Users) > 0 || len(inv.Groups) > 0 {
+		c.checks.drop(inv)
+	}
 	c.invalMu.RLock()
 	fns := c.invalFns
 	c.invalMu.RUnlock()
@@ -89,7 +99,7 @@ func invalidationsDelivered(bus Bus) bool {
 	return false
 }
 
-func compact(ids []int64) []int64 {
+func compact[T cmp.Ordered](ids []T) []T {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	return slices.Compact(ids)

@@ -36,6 +36,9 @@ func banned(format string, args ...any) error {
 // place and is not published again. Nothing is stored unless every
 // message passes the checks.
 func (c *Core) Send(ctx context.Context, from Sender, msgs []imgate.Message) ([]imgate.Message, []bool, error) {
+	if err := c.limits.admit(from, len(msgs)); err != nil {
+		return nil, nil, err
+	}
 	checked := map[imgate.Conv]bool{}
 	now := c.now()
 	for i := range msgs {

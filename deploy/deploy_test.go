@@ -50,6 +50,8 @@ func exportedSeries(t *testing.T) exported {
 	reg, m := metrics.NewRegistry()
 	m.WatchBus(func() metrics.BusStats { return metrics.BusStats{} })
 	m.WatchReady(func() error { return nil })
+	m.WatchWindow(func() metrics.WindowStats { return metrics.WindowStats{} })
+	m.Cache("token")
 	// A labelled family with no child yet is not exported at all: make
 	// one child of each family that does not create its children up front.
 	m.Request("/user/settings", "GET", 200, time.Millisecond)

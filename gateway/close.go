@@ -18,6 +18,7 @@ const (
 	closeTooBig                          // a frame over MaxFrameBytes
 	closeFraming                         // a transport message outside what imgate speaks (Socket.IO)
 	closeWriteError                      // a write failed or timed out
+	closeTokenEnded                      // the login's token was revoked or expired
 )
 
 // The names are the values of imgate_session_closes_total's reason label
@@ -38,4 +39,5 @@ var closeTable = map[closeReason]struct {
 	closeTooBig:       {websocket.StatusMessageTooBig, "frame too large", "too_big"},
 	closeFraming:      {websocket.StatusProtocolError, "unsupported transport message", "framing"},
 	closeWriteError:   {websocket.StatusGoingAway, "write failed", "write_error"},
+	closeTokenEnded:   {4006, "token revoked or expired: log in again", "token"},
 }

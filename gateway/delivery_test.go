@@ -82,7 +82,14 @@ func (d *device) send(t *testing.T, to uint64, body *xsync.MessageBody) *xsync.S
 // returns them.
 func (d *device) waitConv(t *testing.T, uid uint64, n int) []*xsync.Meta {
 	t.Helper()
-	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return d.waitConvWithin(t, uid, n, 30*time.Second)
+}
+
+// waitConvWithin is waitConv with the wait's bound: a guard against a
+// hang, not a timing requirement.
+func (d *device) waitConvWithin(t *testing.T, uid uint64, n int, within time.Duration) []*xsync.Meta {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	var got []*xsync.Meta
 	err := d.Wait(c, func(v client.View) bool {

@@ -52,8 +52,16 @@ func start(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
 // restart.
 func restart(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
 	t.Helper()
+	return restartAuth(t, store, cfg, auth.Config{})
+}
+
+// restartAuth is restart with the tokens' configuration (its Secret is
+// the tests' own).
+func restartAuth(t *testing.T, store imgate.Store, cfg gateway.Config, ac auth.Config) *server {
+	t.Helper()
 	ctx := context.Background()
-	tokens, err := auth.New(store, auth.Config{Secret: []byte("secret")}, nil)
+	ac.Secret = []byte("secret")
+	tokens, err := auth.New(store, ac, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,8 +96,12 @@ func (s *session) deny(err error) {
 // identity is who a PROVISION says it is, its token checked.
 type identity struct {
 	app, tokenID string
+	tokenExpires time.Time
 	user         int64
 	password     string // of a password login: checked against the user read
+	// pending is the token of a token login whose record the node has
+	// not cached: read and checked with the user (readState).
+	pending *auth.Pending
 }
 
 // authenticate checks the credentials of a PROVISION, records the
@@ -112,9 +116,10 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 		return err
 	}
 	sn := p.GetXid().GetDeviceSN()
-	// Not for password logins: the hub would replace the device's
-	// session before the password is checked.
-	if sn != 0 && id.password == "" {
+	// Not for password logins, nor tokens not verified yet: the hub
+	// would replace the device's session before the credentials are
+	// checked.
+	if sn != 0 && id.password == "" && id.pending == nil {
 		rc, ok := s.srv.reconnects.take(id.app, id.user, sn, s.srv.now())
 		if ok {
 			if err := s.enter(ctx, p, id, rc.device, rc.groups, true); !errors.Is(err, errStale) {
@@ -129,7 +134,10 @@ func (s *session) authenticate(ctx context.Context, p *xsync.Provision, appID st
 	if err != nil {
 		return err
 	}
-	id.password = "" // checked
+	if id.pending != nil {
+		id.tokenExpires = st.Token.ExpiresAt // the record readState checked
+	}
+	id.password, id.pending = "", nil // checked
 	return s.enter(ctx, p, id, st.Device, st.Groups, false)
 }
 
@@ -152,7 +160,7 @@ func (s *session) enter(ctx context.Context, p *xsync.Provision, id identity, kn
 	} else if err != nil {
 		return fmt.Errorf("gateway: register device of user %d: %w", id.user, err)
 	}
-	s.app, s.user, s.sn, s.guid, s.tokenID = id.app, id.user, d.SN, d.GUID, id.tokenID
+	s.app, s.user, s.sn, s.guid, s.tokenID, s.tokenExpires = id.app, id.user, d.SN, d.GUID, id.tokenID, id.tokenExpires
 	s.device = d
 	s.noticeSent, s.noticeSaved = d.NoticeSeq, d.NoticeSeq
 	if d.CreatedAt.UnixMilli() == loginAt.UnixMilli() {
@@ -248,11 +256,23 @@ func (s *session) unregister(ctx context.Context) []int64 {
 // registerDevice records a login of the device, known being the store's
 // record of it (SN 0: none). A device that logged in within recentLogin
 // and comes back unchanged (same serial number, guid, platform and user
-// agent), as in a reconnect, is not written.
+// agent), as in a reconnect, is not written. One the store has no record
+// of is created in one statement, unless its GUID names a device after
+// all (or a concurrent login of the user took the SN): then, and for a
+// known device, the store's registration transaction runs.
 func (s *session) registerDevice(ctx context.Context, d, known imgate.Device) (imgate.Device, error) {
 	if d.SN != 0 && known.SN == d.SN && (d.GUID == "" || d.GUID == known.GUID) && d.Platform == known.Platform &&
 		d.UserAgent == known.UserAgent && d.LastLoginAt.Sub(known.LastLoginAt) < recentLogin {
 		return known, nil
+	}
+	if known.SN == 0 {
+		created, ok, err := s.srv.store.CreateDevice(ctx, d)
+		if ok {
+			return created, nil
+		}
+		if err != nil && ctx.Err() == nil {
+			s.srv.log.Debug("device not created in one statement; registering it", "user", d.UserID, "err", err)
+		}
 	}
 	return s.srv.store.RegisterDevice(ctx, d)
 }
@@ -263,17 +283,22 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 	uid := int64(p.GetXid().GetUid())
 	if p.Token != "" {
 		// The token's user, which a login needs as the store has it now,
-		// comes with the login's state (readState).
-		tok, err := s.srv.tokens.Verify(ctx, p.Token)
+		// comes with the login's state (readState), and so does the
+		// token's record when the node has not cached it.
+		pending, tok, done, err := s.srv.tokens.Begin(ctx, p.Token)
+		if !done {
+			if uid != 0 && uid != pending.UserID {
+				return identity{}, refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
+			}
+			return identity{app: pending.AppID, user: pending.UserID, tokenID: pending.ID, pending: &pending}, nil
+		}
 		switch {
-		case imgate.ErrorCode(err) == imgate.CodeForbidden:
-			return identity{}, refused(xsync.Status_USER_FROZEN, "user is disabled")
 		case err != nil:
-			return identity{}, refused(xsync.Status_INVALID_TOKEN, "invalid token")
+			return identity{}, tokenRefusal(err)
 		case tok.Kind != imgate.TokenUser || (uid != 0 && uid != tok.UserID):
 			return identity{}, refused(xsync.Status_UNAUTHORIZED, "not a token of this user")
 		}
-		return identity{app: tok.AppID, user: tok.UserID, tokenID: tok.ID}, nil
+		return identity{app: tok.AppID, user: tok.UserID, tokenID: tok.ID, tokenExpires: tok.ExpiresAt}, nil
 	}
 	if p.Password == "" || uid == 0 || appID == "" {
 		return identity{}, refused(xsync.Status_UNAUTHORIZED, "you must login first: a token, or app_id in the URL with xid.uid and a password")
@@ -281,14 +306,32 @@ func (s *session) credentials(ctx context.Context, p *xsync.Provision, appID str
 	return identity{app: appID, user: uid, password: p.Password}, nil
 }
 
+// tokenRefusal is the refusal of a login whose token failed
+// verification with err.
+func tokenRefusal(err error) error {
+	if imgate.ErrorCode(err) == imgate.CodeForbidden {
+		return refused(xsync.Status_USER_FROZEN, "user is disabled")
+	}
+	return refused(xsync.Status_INVALID_TOKEN, "invalid token")
+}
+
 // readState reads the login's state of the user and device sn (with
 // the conversations, or not), refusing a user who may not log in (and a
 // wrong password).
 func (s *session) readState(ctx context.Context, id identity, sn uint32, convs bool) (imgate.LoginState, error) {
-	st, err := s.srv.store.LoginState(ctx, id.app, id.user, sn, convs)
+	q := imgate.LoginQuery{App: id.app, User: id.user, SN: sn, Convs: convs}
+	if id.pending != nil {
+		q.Token = id.pending.ID
+	}
+	st, err := s.srv.store.LoginState(ctx, q)
 	switch imgate.ErrorCode(err) {
 	case imgate.CodeOK:
 	case imgate.CodeUserNotFound:
+		if id.pending != nil {
+			// A valid signature over a user that is gone.
+			_, err = s.srv.tokens.Settle(*id.pending, st.Token, st.Status, false)
+			return st, tokenRefusal(err)
+		}
 		if id.password != "" {
 			// Refused as a wrong password is, after as much work.
 			return st, s.checkPassword(ctx, id, "")
@@ -296,6 +339,11 @@ func (s *session) readState(ctx context.Context, id identity, sn uint32, convs b
 		return st, refused(xsync.Status_UNAUTHORIZED, "wrong user or password")
 	default:
 		return st, fmt.Errorf("gateway: read login state of user %d: %w", id.user, err)
+	}
+	if id.pending != nil {
+		if _, err := s.srv.tokens.Settle(*id.pending, st.Token, st.Status, true); err != nil {
+			return st, tokenRefusal(err)
+		}
 	}
 	if id.password != "" {
 		// Before the status, which only the user's password may learn.

@@ -25,7 +25,7 @@ type slowStore struct {
 	onWait  func(n int64) // sees the number waiting, when set
 }
 
-func (s *slowStore) LoginState(ctx context.Context, app string, user int64, sn uint32, convs bool) (imgate.LoginState, error) {
+func (s *slowStore) LoginState(ctx context.Context, q imgate.LoginQuery) (imgate.LoginState, error) {
 	if n := s.waiting.Add(1); s.onWait != nil {
 		s.onWait(n)
 	}
@@ -35,12 +35,20 @@ func (s *slowStore) LoginState(ctx context.Context, app string, user int64, sn u
 	case <-ctx.Done():
 		return imgate.LoginState{}, ctx.Err()
 	}
-	return s.Store.LoginState(ctx, app, user, sn, convs)
+	return s.Store.LoginState(ctx, q)
 }
 
 func (s *slowStore) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Device, error) {
 	s.writes.Add(1)
 	return s.Store.RegisterDevice(ctx, d)
+}
+
+func (s *slowStore) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Device, bool, error) {
+	out, ok, err := s.Store.CreateDevice(ctx, d)
+	if ok {
+		s.writes.Add(1)
+	}
+	return out, ok, err
 }
 
 // TestSlowLogin checks that the login timeout bounds the wait for a

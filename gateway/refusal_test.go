@@ -156,7 +156,7 @@ func TestSlowReaderSyncsAfter(t *testing.T) {
 	for i := range n {
 		a.send(t, bob, text(xsync.MessageBody_CHAT, string(long)+jsonNum(uint64(i))))
 	}
-	fast.waitConv(t, alice, n)
+	fast.waitConvWithin(t, alice, n, 3*time.Minute)
 	// 4005, or an abrupt close when the socket stayed full past the
 	// write timeout, so that even the close frame could not be written.
 	if code, _ := closed(t, slowConn); code != 4005 && code != -1 {
@@ -170,7 +170,9 @@ func TestSlowReaderSyncsAfter(t *testing.T) {
 	if err := back.Pull(ctx(t), alice, 0); err != nil {
 		t.Fatal(err)
 	}
-	got := back.waitConv(t, alice, n)
+	// 19 MB in pages of 100: under the race detector on a busy machine
+	// this takes far longer than a device's usual wait.
+	got := back.waitConvWithin(t, alice, n, 3*time.Minute)
 	back.Read(func(v client.View) {
 		if len(got) != n || v.Dups() != 0 {
 			t.Errorf("after reconnecting: %d metas, %d twice; want %d once", len(got), v.Dups(), n)

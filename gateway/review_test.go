@@ -44,14 +44,14 @@ func newGatedLogin(t *testing.T) *gatedLogin {
 }
 
 // LoginState gates the gated users' second call.
-func (g *gatedLogin) LoginState(ctx context.Context, appID string, user int64, sn uint32, convs bool) (imgate.LoginState, error) {
-	convs, groups := user == g.convsUser.Load(), user == g.groupsUser.Load()
+func (g *gatedLogin) LoginState(ctx context.Context, q imgate.LoginQuery) (imgate.LoginState, error) {
+	convs, groups := q.User == g.convsUser.Load(), q.User == g.groupsUser.Load()
 	second := (convs || groups) && g.calls.Add(1) == 2
 	if second && convs {
 		g.convsOnce.Do(func() { close(g.convsEntered) })
 		<-g.convsGate
 	}
-	out, err := g.Store.LoginState(ctx, appID, user, sn, convs)
+	out, err := g.Store.LoginState(ctx, q)
 	if second && groups {
 		g.groupsOnce.Do(func() { close(g.groupsEntered) })
 		<-g.groupsGate

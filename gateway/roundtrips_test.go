@@ -72,20 +72,30 @@ func TestLoginRoundTrips(t *testing.T) {
 			}
 			warm := loginTrips(t, s, reg, alice, sn, atok)
 
-			t.Logf("store round trips per login (and its first UNREAD): token not cached %v (%v); token cached %v (%v); reconnect %v (%v)",
-				cold.login, cold.unread, warm.login, warm.unread, reconnect.login, reconnect.unread)
+			// A new device, with a token the node has not verified.
+			s = restart(t, st, gateway.Config{Metrics: m})
+			fresh := loginTripsAs(t, s, reg, alice, 0, atok, "alice-new")
+
+			t.Logf("store round trips per login (and its first UNREAD): token not cached %v (%v); token cached %v (%v); reconnect %v (%v); new device %v (%v)",
+				cold.login, cold.unread, warm.login, warm.unread, reconnect.login, reconnect.unread, fresh.login, fresh.unread)
+			// Its registration is one statement between the two reads.
+			if fresh.login > 3 {
+				t.Errorf("login of a new device: %v round trips, want at most 3", fresh.login)
+			}
 			if warm.login > 2 {
 				t.Errorf("first login with the token cached: %v round trips, want at most 2", warm.login)
 			}
 			if reconnect.login > 1 {
 				t.Errorf("reconnect of a known device: %v round trips, want at most 1", reconnect.login)
 			}
-			// Verifying a token the node has not seen reads the token and
-			// its user (auth), two more.
-			if cold.login > 4 {
-				t.Errorf("first login with the token not cached: %v round trips, want at most 4", cold.login)
+			// A token the node has not seen is read with the login's
+			// state: no round trip of its own.
+			if cold.login > 2 {
+				t.Errorf("first login with the token not cached: %v round trips, want at most 2", cold.login)
 			}
-			for result, want := range map[string]float64{"hit": 1, "miss": 2} {
+			// The first login (token not verified yet) does not look for
+			// a remembered device; the one with the token cached misses.
+			for result, want := range map[string]float64{"hit": 1, "miss": 1} {
 				if got := gateway.Gathered(t, reg, "imgate_cache_lookups_total", map[string]string{"cache": "reconnect", "result": result}); got != want {
 					t.Errorf("reconnect cache %s: %v, want %v", result, got, want)
 				}
@@ -101,14 +111,20 @@ type trips struct{ login, unread float64 }
 // loginTrips logs the device in on s, sends UNREAD once the session is
 // set up, and returns the round trips of each; the session is closed.
 func loginTrips(t *testing.T, s *server, reg *prometheus.Registry, uid uint64, sn uint32, tok string) trips {
+	return loginTripsAs(t, s, reg, uid, sn, tok, "alice")
+}
+
+// loginTripsAs is loginTrips of the device with the guid; sn 0 logs in a
+// new device.
+func loginTripsAs(t *testing.T, s *server, reg *prometheus.Registry, uid uint64, sn uint32, tok, guid string) trips {
 	t.Helper()
 	count := func(op string) float64 {
 		return gateway.Gathered(t, reg, "imgate_store_round_trips_total", map[string]string{"op": op})
 	}
 	login0, unread0 := count(metrics.OpLogin), count(metrics.OpUnread)
-	c, got := s.login(uid, sn, tok, "alice")
+	c, got := s.login(uid, sn, tok, guid)
 	defer c.Close()
-	if got != sn {
+	if sn != 0 && got != sn {
 		t.Fatalf("login of device %d answered device %d", sn, got)
 	}
 	// Frames are served once setup is done: the UNREAD answer comes after.
@@ -171,5 +187,59 @@ func logSendTrips(t *testing.T, s *server, reg *prometheus.Registry, from uint64
 	// TestConcurrentSendsShareTransactions).
 	if each[metrics.OpSend] > 7 || total > 7.5 {
 		t.Errorf("a 1:1 send costs %.1f store round trips (%v), want at most 7 in its transaction and 7.5 in all", total, each)
+	}
+}
+
+// TestLoginTokenReadWithState checks the logins of tokens a node has not
+// verified before, whose records come with the login's state: each is
+// refused as a verification of its own would refuse it, and the node
+// answers the next login of a good token from its cache.
+func TestLoginTokenReadWithState(t *testing.T) {
+	st, err := embedded.Open(context.Background(), embedded.Config{Dir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := start(t, st, gateway.Config{})
+	alice, atok := first.user("alice")
+	bob, btok := first.user("bob")
+	carol, ctok := first.user("carol")
+	dave, dtok := first.user("dave")
+	admin := func(uid uint64) map[string]string {
+		return map[string]string{"app_id": "app", "access-token": first.admin, "user_id": jsonNum(uid)}
+	}
+	if code, data := first.rest("POST", "/user/change_password_admin", admin(alice), `{"password":"pw2"}`); code != 200 {
+		t.Fatalf("change password: %d %s", code, data)
+	}
+	if code, data := first.rest("POST", "/user/delete", admin(carol), ""); code != 200 {
+		t.Fatalf("delete: %d %s", code, data)
+	}
+	if code, data := first.rest("PUT", "/user/disable", map[string]string{"app_id": "app", "access-token": first.admin}, `{"list":[`+jsonNum(dave)+`]}`); code != 200 {
+		t.Fatalf("disable: %d %s", code, data)
+	}
+
+	s := restart(t, st, gateway.Config{})
+	for _, c := range []struct {
+		name  string
+		uid   uint64
+		token string
+		want  xsync.Status_ErrorCode
+	}{
+		{"revoked token", alice, atok, xsync.Status_INVALID_TOKEN},
+		{"deleted user", carol, ctok, xsync.Status_INVALID_TOKEN},
+		{"disabled user", dave, dtok, xsync.Status_USER_FROZEN},
+		{"another user's token", alice, btok, xsync.Status_UNAUTHORIZED},
+		{"good token, no uid", 0, btok, xsync.Status_OK},
+		{"good token again", bob, btok, xsync.Status_OK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := s.dial(client.Options{})
+			p, err := conn.Login(ctx(t), c.uid, 0, c.token, "g-"+c.name)
+			if err != nil || p.Status.GetCode() != c.want {
+				t.Fatalf("got %v, %v; want %s", p, err, c.want)
+			}
+			if c.want == xsync.Status_OK && p.Xid.GetUid() != bob {
+				t.Errorf("logged in as %d, want bob (%d)", p.Xid.GetUid(), bob)
+			}
+		})
 	}
 }

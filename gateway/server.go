@@ -145,11 +145,13 @@ func (s *Server) admit(ctx context.Context) (release func(), err error) {
 func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger *slog.Logger) *Server {
 	cfg = cfg.withDefaults()
 	hub.window.Store(newWindow(cfg.WindowBytes, cfg.Metrics))
-	return &Server{
+	s := &Server{
 		cfg: cfg, core: core, store: core.Store(), tokens: tokens, hub: hub, log: logger, now: time.Now,
 		live: map[*session]struct{}{}, logins: make(chan struct{}, cfg.Logins),
 		reconnects: newReconnects(cfg.ReconnectTTL, cfg.Metrics.Cache("reconnect")),
 	}
+	core.OnInvalidation(s.tokenInvalidated)
+	return s
 }
 
 // WindowStats is the size of the window of recent messages, for

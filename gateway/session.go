@@ -36,9 +36,12 @@ type session struct {
 	sn      uint32
 	guid    string
 	tokenID string
-	since   time.Time // when the login was accepted
-	release func()    // gives back the login slot, once setup is done
-	device  imgate.Device
+	// tokenExpires is when the login's token expires; zero: never, or a
+	// password login (see Server.WatchTokens).
+	tokenExpires time.Time
+	since        time.Time // when the login was accepted
+	release      func()    // gives back the login slot, once setup is done
+	device       imgate.Device
 
 	state *imgate.LoginState // read by login for setup, which drops it
 
@@ -48,6 +51,9 @@ type session struct {
 	cancel context.CancelFunc
 
 	limiter *rate.Limiter // sends and operations from the client
+	// unreads bounds the heartbeats (UNREAD), each a store read: MaxIM's
+	// SDKs send one at login and one every 50 s.
+	unreads *rate.Limiter
 
 	// Delivery state, guarded by mu (held only for map work and enqueues).
 	mu           sync.Mutex
@@ -83,6 +89,7 @@ func newSession(srv *Server, conn transport, c codec) *session {
 	s := &session{
 		srv: srv, conn: conn, codec: c,
 		limiter: rate.NewLimiter(rate.Limit(srv.cfg.SendRate), srv.cfg.SendBurst),
+		unreads: rate.NewLimiter(unreadRate, unreadBurst),
 		cursors: map[imgate.Conv]*cursor{}, noticed: map[imgate.Conv]bool{}, groups: map[int64]bool{},
 		winFrom: map[imgate.Conv]int64{}, unsureOf: map[imgate.Conv]bool{}, heard: map[imgate.Conv]int64{},
 		// Before the session registers for its user's events: a Resync
@@ -307,6 +314,12 @@ func (s *session) refuse(cmd xsync.Frame_Command, reason closeReason, err error)
 func (s *session) serve(ctx context.Context, cmd xsync.Frame_Command, msg proto.Message) {
 	switch m := msg.(type) {
 	case *xsync.UnreadUL:
+		if !s.unreads.Allow() {
+			s.srv.cfg.Metrics.RateLimited("unread").Inc()
+			s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: &xsync.Status{
+				Code: xsync.Status_RATE_LIMIT_EXCEEDED, Reason: "too many heartbeats: at most one a second (bursts of 10)"}})
+			return
+		}
 		s.unread(ctx)
 	case *xsync.SyncUL:
 		s.serveSync(ctx, m)
@@ -321,5 +334,11 @@ func (s *session) serve(ctx context.Context, cmd xsync.Frame_Command, msg proto.
 		s.refuse(cmd, closeProtocol, fmt.Errorf("unexpected %s frame", cmd))
 	}
 }
+
+// The heartbeats (UNREAD) a session may send: one a second, bursts of 10.
+const (
+	unreadRate  = rate.Limit(1)
+	unreadBurst = 10
+)
 
 func isTooBig(err error) bool { return errors.Is(err, websocket.ErrMessageTooBig) }

@@ -256,6 +256,8 @@ func (s *session) statusOf(err error) *xsync.Status {
 		return &xsync.Status{Code: xsync.Status_USER_BANNED, Reason: imgate.ErrorMessage(err)}
 	}
 	switch imgate.ErrorCode(err) {
+	case imgate.CodeTooManyAttempts: // the user's or the app's limit
+		return &xsync.Status{Code: xsync.Status_RATE_LIMIT_EXCEEDED, Reason: imgate.ErrorMessage(err)}
 	case imgate.CodeStore:
 		s.srv.cfg.Metrics.StoreError("request")
 		s.srv.log.Error("sync failed", "user", s.user, "err", err)

@@ -54,7 +54,7 @@ func (p Path) String() string { return pathNames[p] }
 // label; the gateway maps its close codes to these.
 var CloseReasons = []string{
 	"client", "shutdown", "login_timeout", "login_failed", "kicked", "idle",
-	"slow", "protocol", "too_big", "framing", "write_error",
+	"slow", "protocol", "too_big", "framing", "write_error", "token",
 }
 
 // LatencyBuckets are the fan-out histogram's bounds in seconds: fine
@@ -109,6 +109,7 @@ type Metrics struct {
 	invalidations invalidationCounters
 	passwords     [nPasswordResults]prometheus.Counter
 	connRefusals  prometheus.Counter
+	rateLimited   *prometheus.CounterVec
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -212,6 +213,10 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.invalidations = newInvalidationCounters(m)
 	m.passwords = newPasswordCounters(m)
 	m.connRefusals = newConnRefusals(m)
+	m.rateLimited = newRateLimited(m)
+	m.rateLimited.WithLabelValues("user")
+	m.rateLimited.WithLabelValues("app")
+	m.rateLimited.WithLabelValues("unread")
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

@@ -65,7 +65,7 @@ urls=()
 murls=()
 for i in $(seq 0 $((nodes - 1))); do
   "$imgate" serve "${store[@]}" "${bus[@]}" --listen "127.0.0.1:$((18300 + i))" \
-    --metrics-listen "127.0.0.1:$((19300 + i))" --pprof --node "n$i" --password-cost 4 --send-rate 100000 --max-conns-per-ip 0 \
+    --metrics-listen "127.0.0.1:$((19300 + i))" --pprof --node "n$i" --password-cost 4 --send-rate 100000 --user-send-rate 0 --max-conns-per-ip 0 \
     --log-level warn >"$out/$mode-node$i.log" 2>&1 &
   pids+=($!)
   urls+=("http://127.0.0.1:$((18300 + i))")

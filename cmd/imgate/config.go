@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/internal/logguard"
 	"github.com/imgate/imgate/storage/embedded"
 	"github.com/imgate/imgate/storage/postgres"
 	"github.com/imgate/imgate/storage/sqlstore"
@@ -26,6 +27,9 @@ type storeFlags struct {
 	logLevel string
 	// roundTrips counts the store's calls into its driver; nil: none.
 	roundTrips sqlstore.RoundTrips
+	// guard holds back warnings and errors that repeat (a long-running
+	// command's: serve), see package logguard.
+	guard bool
 }
 
 func (e env) storeFlags(fs *flagSet) *storeFlags {
@@ -68,10 +72,11 @@ func (sf *storeFlags) open(ctx context.Context, logger *slog.Logger) (versioned,
 
 // with opens the logger and the store, runs fn, and closes the store.
 func (sf *storeFlags) with(ctx context.Context, stderr io.Writer, fn func(versioned, *slog.Logger) error) error {
-	logger, err := sf.logger(stderr)
+	logger, closeLog, err := sf.logger(stderr)
 	if err != nil {
 		return err
 	}
+	defer closeLog()
 	store, err := sf.open(ctx, logger)
 	if err != nil {
 		return err
@@ -80,12 +85,19 @@ func (sf *storeFlags) with(ctx context.Context, stderr io.Writer, fn func(versio
 	return fn(store, logger)
 }
 
-func (sf *storeFlags) logger(w io.Writer) (*slog.Logger, error) {
+// logger is the command's logger and what closes it (logs what the
+// guard holds back).
+func (sf *storeFlags) logger(w io.Writer) (*slog.Logger, func(), error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(sf.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, fmt.Errorf("--log-level: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})), nil
+	var h slog.Handler = slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})
+	if !sf.guard {
+		return slog.New(h), func() {}, nil
+	}
+	g := logguard.New(h, logguard.Config{})
+	return slog.New(g), g.Close, nil
 }
 
 func (e env) str(name, def string) string {

@@ -34,6 +34,7 @@ type serveConfig struct {
 	maxList      int
 	tokenTTL     time.Duration
 	cacheTTL     time.Duration
+	tokenCheck   time.Duration
 	drain        time.Duration
 	metrics      string // the metrics listener's address; empty: none
 	pprof        bool
@@ -80,6 +81,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.intVar(&c.maxList, "max-list", "IMGATE_MAX_LIST", 500, "longest list argument of a REST request")
 	fs.durationVar(&c.tokenTTL, "user-token-ttl", "IMGATE_USER_TOKEN_TTL", 7*24*time.Hour, "lifetime of user tokens")
 	fs.durationVar(&c.cacheTTL, "token-cache-ttl", "IMGATE_TOKEN_CACHE_TTL", time.Minute, "how long a verified token is trusted without asking the store")
+	fs.durationVar(&c.tokenCheck, "token-check-interval", "IMGATE_TOKEN_CHECK_INTERVAL", 10*time.Second, "how often the node asks the store for revoked tokens and ends the sessions of revoked and expired tokens; bounds how long those outlive their token")
 	fs.durationVar(&c.drain, "shutdown-timeout", "IMGATE_SHUTDOWN_TIMEOUT", 10*time.Second, "how long in-flight requests may finish after SIGTERM")
 	fs.StringVar(&c.metrics, "metrics-listen", e.getenv("IMGATE_METRICS_LISTEN"), "listen address of the Prometheus endpoint /metrics, e.g. 127.0.0.1:9464; empty: none (env IMGATE_METRICS_LISTEN)")
 	fs.boolVar(&c.pprof, "pprof", "IMGATE_PPROF", "serve Go's profiles at /debug/pprof/ on the metrics listener")
@@ -94,6 +96,8 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&d.RecallWindow, "recall-window", "IMGATE_RECALL_WINDOW", 2*time.Minute, "how long after sending a user may recall a message")
 	fs.intVar(&d.BatchSize, "store-batch", "IMGATE_STORE_BATCH", 256, "most messages stored in one transaction")
 	fs.intVar(&d.Writers, "store-writers", "IMGATE_STORE_WRITERS", 0, "transactions storing messages at once; 0: 1 on the embedded store, 2 on Postgres")
+	fs.intVar(&d.Limits.User, "user-send-rate", "IMGATE_USER_SEND_RATE", 100, "messages one user may send per second, over all its devices, REST calls with its token and nodes (admin tokens count against the app only); 0: no limit")
+	fs.intVar(&d.Limits.App, "app-send-rate", "IMGATE_APP_SEND_RATE", 0, "messages one app (all its users and admin tokens) may send per second, over all nodes; 0: no limit")
 	fs.durationVar(&d.CheckCacheTTL, "send-check-cache", "IMGATE_SEND_CHECK_CACHE", time.Minute, "longest a passed send check (peer exists, not blocked; member, not muted) is trusted; a change drops it on every node when its invalidation arrives, this bounds one Redis lost; 1s at most while the bus is degraded; negative: none")
 	rc := &c.redis
 	fs.StringVar(&rc.url, "redis", e.getenv("IMGATE_REDIS"), "Redis URL (redis://host:6379/0); set it to run several nodes as one (env IMGATE_REDIS)")
@@ -156,6 +160,9 @@ func (e env) serve(ctx context.Context, args []string) error {
 	// round trips.
 	reg, m := metrics.NewRegistry()
 	sf.roundTrips = m
+	// A store or Redis outage fails every request alike: its lines are
+	// held back after the first few, and counted (package logguard).
+	sf.guard = true
 	return sf.with(ctx, e.stderr, func(store versioned, logger *slog.Logger) error {
 		return serveStore(ctx, c, store, reg, m, logger)
 	})
@@ -238,6 +245,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	}
 	g.Go(func() error { return pruneTokens(ctx, tokens, logger) })
 	g.Go(func() error { return hub.Run(ctx, logger) })
+	g.Go(func() error { return gw.WatchTokens(ctx, c.tokenCheck) })
 	g.Go(func() error {
 		<-ctx.Done()
 		defer close(drained)

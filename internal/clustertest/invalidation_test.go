@@ -1,6 +1,7 @@
 package clustertest
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -63,5 +64,41 @@ func TestChecksInvalidatedAcrossNodes(t *testing.T) {
 	}
 	if got := n0.metric(`imgate_invalidations_total{direction="received"}`); got < 5 {
 		t.Errorf("%s received %v invalidations, want at least 5", n0.name, got)
+	}
+}
+
+// TestRevokedTokenForgottenAcrossNodes checks that with a token cache and
+// a token check interval far longer than the test, a password change
+// through one node makes the other refuse the revoked token at once (the
+// revocation crosses Redis), while the token that made the change stays
+// good.
+func TestRevokedTokenForgottenAcrossNodes(t *testing.T) {
+	c := newCluster(t, 2, sharedRedis(t), "--token-cache-ttl", "1h", "--token-check-interval", "1h")
+	n0, n1 := c.nodes[0], c.nodes[1]
+	a, old := c.user("revoke_a")
+	settings := func(tok string) int {
+		code, _ := c.rest(n0, "GET", "/user/settings", tok, nil, "")
+		return code
+	}
+	if code := settings(old); code != 200 {
+		t.Fatalf("settings with the first token on %s: %d", n0.name, code)
+	}
+	code, data := c.rest(n1, "POST", "/token/id", "", nil, `{"user_id":`+num(a)+`,"password":"pw"}`)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if code != 200 || json.Unmarshal(data, &tok) != nil || tok.Token == "" {
+		t.Fatalf("second token: %d %s", code, data)
+	}
+	if code, data := c.rest(n1, "POST", "/user/change_password", tok.Token, nil, `{"old_password":"pw","new_password":"pw2"}`); code != 200 {
+		t.Fatalf("change password on %s: %d %s", n1.name, code, data)
+	}
+	began := time.Now()
+	eventually(t, 2*time.Second, "the first token refused on the other node", func() bool {
+		return settings(old) == imgate.CodeInvalidToken
+	})
+	t.Logf("revoked token refused on %s %s after the change", n0.name, time.Since(began).Round(time.Millisecond))
+	if code := settings(tok.Token); code != 200 {
+		t.Errorf("the token that changed the password, on %s: %d, want 200", n0.name, code)
 	}
 }

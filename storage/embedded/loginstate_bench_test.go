@@ -27,14 +27,14 @@ func BenchmarkLoginReads(b *testing.B) {
 	}
 	b.Run("LoginState", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := st.LoginState(ctx, "app", u.ID, d.SN, true); err != nil {
+			if _, err := st.LoginState(ctx, imgate.LoginQuery{App: "app", User: u.ID, SN: d.SN, Convs: true}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
 	b.Run("LoginState without convs", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := st.LoginState(ctx, "app", u.ID, d.SN, false); err != nil {
+			if _, err := st.LoginState(ctx, imgate.LoginQuery{App: "app", User: u.ID, SN: d.SN}); err != nil {
 				b.Fatal(err)
 			}
 		}

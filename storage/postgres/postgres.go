@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -63,6 +64,9 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 	return &Store{Store: sqlstore.New(x, x, dialect())}, nil
 }
 
+// maxIdleTime bounds how long a pooled connection stays unused.
+const maxIdleTime = time.Minute
+
 // connect opens the pool and checks that the server answers.
 func connect(ctx context.Context, cfg Config) (*sql.DB, error) {
 	connector, err := pq.NewConnector(cfg.DSN)
@@ -75,6 +79,10 @@ func connect(ctx context.Context, cfg Config) (*sql.DB, error) {
 	db := sql.OpenDB(sqlstore.CacheStatements(connector, cfg.RoundTrips))
 	db.SetMaxOpenConns(cfg.MaxConns)
 	db.SetMaxIdleConns(cfg.MaxConns)
+	// A connection left idle this long is closed: after a restart of the
+	// server the dead ones a quiet node holds go within it, not at their
+	// next use.
+	db.SetConnMaxIdleTime(maxIdleTime)
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("postgres: connect: %w", err), db.Close())
 	}

@@ -46,7 +46,9 @@ func TestDeadlockRetried(t *testing.T) {
 
 	groupLocked, userLocked := make(chan struct{}), make(chan struct{})
 	other := make(chan error, 1)
-	go func() { other <- holdUserThenGroup(context.Background(), raw, member.ID, g.ID, groupLocked, userLocked) }()
+	go func() {
+		other <- holdUserThenGroup(context.Background(), raw, member.ID, g.ID, groupLocked, userLocked)
+	}()
 	runs := 0
 	err = st.UpdateGroup(ctx, "app", g.ID, func(tx imgate.GroupTx) error {
 		runs++

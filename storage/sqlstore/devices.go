@@ -89,6 +89,50 @@ func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Dev
 	return out, nil
 }
 
+// CreateDevice creates d as a new device in one statement, unless the
+// user has one with its SN or GUID or does not exist (false). Where
+// writers run concurrently (PostgreSQL), two new devices of one user may
+// pick the same SN: the second fails on the primary key (as two with one
+// GUID fail on devices_user_guid_key), and the caller falls back to
+// RegisterDevice, which locks the user.
+func (s *Store) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Device, bool, error) {
+	if d.CreatedAt.IsZero() {
+		d.CreatedAt = d.LastLoginAt
+	}
+	r := newDeviceRow(d)
+	var out struct {
+		SN        int64 `db:"sn"`
+		NoticeSeq int64 `db:"notice_seq"`
+	}
+	err := s.w.GetContext(ctx, &out, s.w.Rebind(createDevice),
+		r.GUID, r.Platform, r.UserAgent, r.PushToken, r.NotifierName, r.DeviceToken, r.CreatedAt, r.LastLoginAt,
+		r.AppID, r.UserID, r.SN, r.GUID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return imgate.Device{}, false, nil
+	case err != nil:
+		return imgate.Device{}, false, fmt.Errorf("sqlstore: create device of user %d: %w", d.UserID, s.d.Translate(err))
+	case out.SN > math.MaxUint32:
+		return imgate.Device{}, false, fmt.Errorf("sqlstore: user %d has used every device sn", d.UserID)
+	}
+	d.SN, d.NoticeSeq = uint32(out.SN), out.NoticeSeq
+	// What was written, as a read would return it (times in ms).
+	return newDeviceRow(d).device(), true, nil
+}
+
+// createDevice is CreateDevice's statement: insertDevice's reads and
+// insert in one, and the checks of RegisterDevice's lookups.
+const createDevice = `INSERT INTO devices (` + deviceColumns + `)
+	SELECT u.app_id, u.id,
+		COALESCE((SELECT MAX(x.sn) FROM devices x WHERE x.app_id = u.app_id AND x.user_id = u.id), 0) + 1,
+		?, ?, ?, ?, ?, ?,
+		COALESCE((SELECT n.last FROM notice_seqs n WHERE n.app_id = u.app_id AND n.user_id = u.id), 0),
+		?, ?
+	FROM users u
+	WHERE u.app_id = ? AND u.id = ? AND NOT EXISTS (SELECT 1 FROM devices x
+		WHERE x.app_id = u.app_id AND x.user_id = u.id AND (x.sn = ? OR (x.guid = ? AND x.guid <> '')))
+	RETURNING sn, notice_seq`
+
 // Device returns one device of the user: ErrDeviceNotFound.
 func (s *Store) Device(ctx context.Context, appID string, userID int64, sn uint32) (imgate.Device, error) {
 	d, err := getDevice(ctx, s.r, appID, userID, sn, "")

@@ -30,32 +30,43 @@ type loginRow struct {
 	Groups       string `db:"groups_json"`
 	Convs        string `db:"convs_json"`
 	LastNotice   int64  `db:"last_notice"`
+	// The token's columns, prefixed with t_ (zero when none was asked
+	// for or there is no such token).
+	TID         string `db:"t_id"`
+	TAppID      string `db:"t_app_id"`
+	TKind       int    `db:"t_kind"`
+	TUserID     int64  `db:"t_user_id"`
+	TDeviceGUID string `db:"t_device_guid"`
+	TCreatedAt  int64  `db:"t_created_at"`
+	TExpiresAt  int64  `db:"t_expires_at"`
+	TRevokedAt  int64  `db:"t_revoked_at"`
 }
 
 // LoginState reads the user, the device, the user's groups and
-// conversations and the user's notice counter in one statement: a login
-// is then one round trip to the database, not five.
-func (s *Store) LoginState(ctx context.Context, appID string, userID int64, sn uint32, convs bool) (imgate.LoginState, error) {
+// conversations, the user's notice counter and the token asked for in
+// one statement: a login is then one round trip to the database, not
+// seven.
+func (s *Store) LoginState(ctx context.Context, q imgate.LoginQuery) (imgate.LoginState, error) {
 	var row loginRow
 	var args []any
-	if convs {
-		args = convStatesArgs(appID, userID)
+	if q.Convs {
+		args = convStatesArgs(q.App, q.User)
 	}
-	args = append(args, int64(sn), appID, userID)
-	if err := s.r.GetContext(ctx, &row, s.r.Rebind(s.loginStateQuery(convs)), args...); err != nil {
-		err = notFound(err, errUserNotFound(appID, userID))
-		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", userID, err)
+	args = append(args, int64(q.SN), q.Token, q.App, q.User)
+	if err := s.r.GetContext(ctx, &row, s.r.Rebind(s.loginStateQuery(q.Convs)), args...); err != nil {
+		err = notFound(err, errUserNotFound(q.App, q.User))
+		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", q.User, err)
 	}
-	st, err := row.state(appID, userID)
+	st, err := row.state(q.App, q.User)
 	if err != nil {
-		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", userID, err)
+		return imgate.LoginState{}, fmt.Errorf("sqlstore: login state of user %d: %w", q.User, err)
 	}
 	return st, nil
 }
 
 // loginStateQuery is LoginState's statement. Its parameters are
-// convStatesArgs (with convs), then the device's SN, the app and the
-// user.
+// convStatesArgs (with convs), then the device's SN, the token's id ("":
+// none), the app and the user.
 func (s *Store) loginStateQuery(convs bool) string {
 	agg, arr := s.d.JSONAgg, s.d.JSONArray
 	var dev []string
@@ -69,6 +80,13 @@ func (s *Store) loginStateQuery(convs bool) string {
 		}
 		dev = append(dev, "COALESCE(d."+c+", "+zero+") AS d_"+c)
 	}
+	for _, c := range columnNames(tokenColumns) {
+		zero := "0"
+		if c == "id" || c == "app_id" || c == "device_guid" {
+			zero = "''"
+		}
+		dev = append(dev, "COALESCE(t."+c+", "+zero+") AS t_"+c)
+	}
 	convsJSON := "'[]'"
 	if convs {
 		convsJSON = "COALESCE((SELECT " + agg + "(" + arr + "(x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id))" +
@@ -80,6 +98,7 @@ func (s *Store) loginStateQuery(convs bool) string {
 		" " + convsJSON + " AS convs_json," +
 		" COALESCE((SELECT last FROM notice_seqs WHERE app_id = u.app_id AND user_id = u.id), 0) AS last_notice" +
 		" FROM users u LEFT JOIN devices d ON d.app_id = u.app_id AND d.user_id = u.id AND d.sn = ?" +
+		" LEFT JOIN tokens t ON t.id = ?" +
 		" WHERE u.app_id = ? AND u.id = ?"
 }
 
@@ -92,6 +111,12 @@ func (r loginRow) state(appID string, userID int64) (imgate.LoginState, error) {
 			UserAgent: r.DUserAgent, PushToken: r.DPushToken, NotifierName: r.DNotifier,
 			DeviceToken: r.DDeviceToken, NoticeSeq: r.DNoticeSeq, CreatedAt: r.DCreatedAt, LastLoginAt: r.DLastLoginAt,
 		}.device()
+	}
+	if r.TID != "" {
+		st.Token = tokenRow{
+			ID: r.TID, AppID: r.TAppID, Kind: r.TKind, UserID: r.TUserID, DeviceGUID: r.TDeviceGUID,
+			CreatedAt: r.TCreatedAt, ExpiresAt: r.TExpiresAt, RevokedAt: r.TRevokedAt,
+		}.token()
 	}
 	if err := json.Unmarshal([]byte(r.Groups), &st.Groups); err != nil {
 		return imgate.LoginState{}, fmt.Errorf("groups: %w", err)

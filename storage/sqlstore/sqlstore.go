@@ -7,6 +7,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -94,13 +95,31 @@ func New(w, r *sqlx.DB, d Dialect) *Store {
 
 // Ping checks that both handles answer.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.w.PingContext(ctx); err != nil {
+	if err := ping(ctx, s.w.DB); err != nil {
 		return fmt.Errorf("sqlstore: ping writer: %w", err)
 	}
-	if err := s.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlstore: ping reader: %w", err)
+	if s.r != s.w {
+		if err := ping(ctx, s.r.DB); err != nil {
+			return fmt.Errorf("sqlstore: ping reader: %w", err)
+		}
 	}
 	return nil
+}
+
+// ping pings the pool until a connection answers or one fails for a
+// reason other than being dead. database/sql's PingContext pings one
+// pooled connection and reports its failure: after a database restart
+// every pooled connection is dead, and each ping would drop one and
+// report the store down (with 16 connections, 16 readiness probes in a
+// row) while a new connection would answer.
+func ping(ctx context.Context, db *sql.DB) error {
+	var err error
+	for range db.Stats().MaxOpenConnections + 2 {
+		if err = db.PingContext(ctx); err == nil || !errors.Is(err, driver.ErrBadConn) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 // Close closes both handles.

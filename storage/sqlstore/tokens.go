@@ -101,6 +101,18 @@ func (s *Store) RevokeUserTokens(ctx context.Context, appID string, userID int64
 	return ids, nil
 }
 
+// RevokedTokens returns the ids of the tokens revoked at or after since,
+// at most limit, earliest revocation first.
+func (s *Store) RevokedTokens(ctx context.Context, since time.Time, limit int) ([]string, error) {
+	ids := []string{}
+	err := s.r.SelectContext(ctx, &ids, s.r.Rebind(
+		"SELECT id FROM tokens WHERE revoked_at <> 0 AND revoked_at >= ? ORDER BY revoked_at, id LIMIT ?"), millis(since), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: tokens revoked since %s: %w", since.Format(time.RFC3339), err)
+	}
+	return ids, nil
+}
+
 // PruneTokens deletes the tokens that expired before the time and returns
 // how many it deleted. Tokens that never expire are kept.
 func (s *Store) PruneTokens(ctx context.Context, before time.Time) (int, error) {

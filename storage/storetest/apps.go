@@ -166,6 +166,30 @@ func testRevokeUserTokens(t *testing.T, st imgate.Store) {
 	if err != nil || len(got) != 1 || got[0] != "b" {
 		t.Errorf("RevokeUserTokens(keep none) = %q, %v; want [b]", got, err)
 	}
+	// Every app's revocations, from the time on, earliest first.
+	mustToken(t, st, imgate.Token{ID: "z", AppID: "other", Kind: imgate.TokenUser, UserID: 1, CreatedAt: at(0)})
+	if err := st.RevokeToken(t.Context(), "z", at(55)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		since int64
+		limit int
+		want  []string
+	}{
+		{0, 10, []string{"old", "a", "c", "z", "b"}},
+		{50, 10, []string{"a", "c", "z", "b"}},
+		{51, 10, []string{"z", "b"}},
+		{50, 3, []string{"a", "c", "z"}},
+		{61, 10, []string{}},
+	} {
+		got, err := st.RevokedTokens(t.Context(), at(c.since), c.limit)
+		if err != nil {
+			t.Fatalf("RevokedTokens(%d, %d) = %v", c.since, c.limit, err)
+		}
+		if d := diff(c.want, got); d != "" {
+			t.Errorf("RevokedTokens(%d, %d) mismatch (-want +got):\n%s", c.since, c.limit, d)
+		}
+	}
 }
 
 func testPruneTokens(t *testing.T, st imgate.Store) {

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/imgate/imgate"
@@ -312,6 +313,82 @@ func (s suite) testDevices(t *testing.T) {
 		}
 		if err := st.DeleteDevice(t.Context(), "app", uid, 1); !errors.Is(err, imgate.ErrDeviceNotFound) {
 			t.Errorf("DeleteDevice(again) = %v, want ErrDeviceNotFound", err)
+		}
+	})
+}
+
+func (s suite) testCreateDevice(t *testing.T) {
+	s.run(t, "creates as RegisterDevice would", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		viaRegister := mustDevice(t, st, login(uid, 0, "g1", 1))
+		notifyUser(t, st, mustUser(t, st, newUser("app", "bob")).ID, uid, 2)
+		want := login(uid, 0, "g2", 2)
+		want.NotifierName, want.DeviceToken = "cert", "vendor-token"
+		got, ok, err := st.CreateDevice(t.Context(), want)
+		if err != nil || !ok {
+			t.Fatalf("CreateDevice(g2) = %v, %v; want created", ok, err)
+		}
+		state, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid})
+		if err != nil || state.LastNotice == 0 {
+			t.Fatalf("LoginState = %+v, %v; want notices", state, err)
+		}
+		want.SN, want.NoticeSeq = viaRegister.SN+1, state.LastNotice
+		if d := diff(want, got); d != "" {
+			t.Errorf("CreateDevice mismatch (-want +got):\n%s", d)
+		}
+		if read, err := st.Device(t.Context(), "app", uid, want.SN); err != nil || diff(want, read) != "" {
+			t.Errorf("Device(%d) = %+v, %v; want %+v", want.SN, read, err, want)
+		}
+		// The user's next SN follows the highest, whichever call made it.
+		if next := mustDevice(t, st, login(uid, 0, "g3", 3)); next.SN != want.SN+1 {
+			t.Errorf("RegisterDevice after CreateDevice: SN %d, want %d", next.SN, want.SN+1)
+		}
+	})
+	s.run(t, "creates nothing for a known SN or GUID or an unknown user", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		known := mustDevice(t, st, login(uid, 0, "g1", 1))
+		for name, d := range map[string]imgate.Device{
+			"known SN":     login(uid, known.SN, "other", 2),
+			"known GUID":   login(uid, 0, "g1", 2),
+			"unknown user": login(uid+1000, 0, "g9", 2),
+		} {
+			if got, ok, err := st.CreateDevice(t.Context(), d); ok || err != nil {
+				t.Errorf("CreateDevice(%s) = %+v, %v, %v; want nothing created", name, got, ok, err)
+			}
+		}
+		if ds, err := st.Devices(t.Context(), "app", uid); err != nil || len(ds) != 1 {
+			t.Errorf("Devices = %d, %v; want the one", len(ds), err)
+		}
+	})
+	s.run(t, "concurrent new devices get distinct SNs", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		const n = 8
+		sns := make(chan uint32, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				d := login(uid, 0, fmt.Sprintf("g%d", i), 1)
+				got, ok, _ := st.CreateDevice(t.Context(), d)
+				if !ok { // as the gateway does
+					var err error
+					if got, err = st.RegisterDevice(t.Context(), d); err != nil {
+						t.Errorf("RegisterDevice(%s) = %v", d.GUID, err)
+					}
+				}
+				sns <- got.SN
+			})
+		}
+		wg.Wait()
+		close(sns)
+		seen := map[uint32]bool{}
+		for sn := range sns {
+			if sn == 0 || seen[sn] {
+				t.Errorf("SN %d given twice or not at all", sn)
+			}
+			seen[sn] = true
+		}
+		if ds, err := st.Devices(t.Context(), "app", uid); err != nil || len(ds) != n {
+			t.Errorf("Devices = %d, %v; want %d", len(ds), err, n)
 		}
 	})
 }

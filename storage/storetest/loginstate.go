@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/imgate/imgate"
 )
@@ -10,7 +11,7 @@ func (s suite) testLoginState(t *testing.T) {
 	s.run(t, "reads what a login needs", testLoginStateFull)
 	s.run(t, "new user", func(t *testing.T, st imgate.Store) {
 		uid := deviceUser(t, st)
-		got, err := st.LoginState(t.Context(), "app", uid, 7, true)
+		got, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid, SN: 7, Convs: true})
 		if err != nil {
 			t.Fatalf("LoginState = %v", err)
 		}
@@ -24,15 +25,40 @@ func (s suite) testLoginState(t *testing.T) {
 		if err := st.SetUserStatus(t.Context(), "app", []int64{uid}, imgate.UserDisabled); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := st.LoginState(t.Context(), "app", uid, 0, false); err != nil || got.Status != imgate.UserDisabled {
+		if got, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid}); err != nil || got.Status != imgate.UserDisabled {
 			t.Errorf("LoginState(disabled) = %+v, %v; want status disabled", got, err)
+		}
+	})
+	s.run(t, "token", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		at := time.UnixMilli(time.Now().UnixMilli())
+		tok := imgate.Token{ID: "tok-1", AppID: "app", Kind: imgate.TokenUser, UserID: uid, DeviceGUID: "g", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := st.CreateToken(t.Context(), tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.RevokeToken(t.Context(), tok.ID, at.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		tok.RevokedAt = at.Add(time.Minute)
+		got, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid, Token: tok.ID})
+		if err != nil {
+			t.Fatalf("LoginState(token) = %v", err)
+		}
+		if d := diff(tok, got.Token); d != "" {
+			t.Errorf("LoginState(token).Token mismatch (-want +got):\n%s", d)
+		}
+		for _, id := range []string{"no-such-token", ""} {
+			got, err = st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid, Token: id})
+			if err != nil || got.Token != (imgate.Token{}) || got.Status != imgate.UserNormal {
+				t.Errorf("LoginState(token %q) = %+v, %v; want the user and no token", id, got, err)
+			}
 		}
 	})
 	s.run(t, "unknown user", func(t *testing.T, st imgate.Store) {
 		uid := deviceUser(t, st)
-		_, err := st.LoginState(t.Context(), "app", uid+1000, 1, true)
+		_, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: uid + 1000, SN: 1, Convs: true})
 		wantCode(t, "LoginState(unknown user)", err, imgate.CodeUserNotFound)
-		_, err = st.LoginState(t.Context(), "other", uid, 1, false)
+		_, err = st.LoginState(t.Context(), imgate.LoginQuery{App: "other", User: uid, SN: 1})
 		wantCode(t, "LoginState(another app)", err, imgate.CodeUserNotFound)
 	})
 }
@@ -68,7 +94,7 @@ func testLoginStateFull(t *testing.T, st imgate.Store) {
 		Status: user.Status, PasswordHash: user.PasswordHash, Device: d,
 		Groups: []int64{min(g, h), max(g, h)}, Convs: convs, LastNotice: notices[len(notices)-1].Seq,
 	}
-	got, err := st.LoginState(t.Context(), "app", me, d.SN, true)
+	got, err := st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: me, SN: d.SN, Convs: true})
 	if err != nil {
 		t.Fatalf("LoginState = %v", err)
 	}
@@ -76,7 +102,7 @@ func testLoginStateFull(t *testing.T, st imgate.Store) {
 		t.Errorf("LoginState mismatch (-want +got):\n%s", diffs)
 	}
 	want.Convs = nil
-	got, err = st.LoginState(t.Context(), "app", me, d.SN, false)
+	got, err = st.LoginState(t.Context(), imgate.LoginQuery{App: "app", User: me, SN: d.SN})
 	if err != nil {
 		t.Fatalf("LoginState(without convs) = %v", err)
 	}

@@ -28,7 +28,17 @@ func RoundTrips(t *testing.T, open func(t *testing.T, m *metrics.Metrics) imgate
 		min, max float64
 	}{
 		{"one read", metrics.OpLogin, func(ctx context.Context) error { _, err := st.User(ctx, "app", uid); return err }, 1, 1},
-		{"login state", metrics.OpLogin, func(ctx context.Context) error { _, err := st.LoginState(ctx, "app", uid, 1, true); return err }, 1, 1},
+		{"login state", metrics.OpLogin, func(ctx context.Context) error {
+			_, err := st.LoginState(ctx, imgate.LoginQuery{App: "app", User: uid, SN: 1, Convs: true})
+			return err
+		}, 1, 1},
+		{"new device", metrics.OpLogin, func(ctx context.Context) error {
+			_, ok, err := st.CreateDevice(ctx, login(uid, 0, "new", 1))
+			if !ok {
+				t.Errorf("CreateDevice = %v, %v; want created", ok, err)
+			}
+			return err
+		}, 1, 1},
 		{"unlabelled", metrics.OpOther, func(ctx context.Context) error { _, err := st.User(bg, "app", uid); return err }, 1, 1},
 		{"write", metrics.OpSend, func(ctx context.Context) error { _, err := st.RegisterDevice(ctx, login(uid, 0, "g", 1)); return err }, 3, 10},
 		{"rolled back", metrics.OpREST, func(ctx context.Context) error {

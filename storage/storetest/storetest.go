@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("AppIsolation", s.testAppIsolation)
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("RegisterDevice", s.testRegisterDevice)
+	t.Run("CreateDevice", s.testCreateDevice)
 	t.Run("LoginState", s.testLoginState)
 	t.Run("Devices", s.testDevices)
 	t.Run("Roster", s.testRoster)
