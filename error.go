@@ -23,14 +23,19 @@ const (
 	CodeForbidden           = 10010
 	CodeAlreadyBound        = 10011
 	CodeApplicationDeclined = 10012
+	// CodeTooManyAttempts is the web SDK's code for too many failed
+	// attempts: a password check refused unchecked while the user or the
+	// client's address is in back-off after failures, and a send over a
+	// user's or an app's rate.
+	CodeTooManyAttempts = 10028
+	// CodeTokenEnded answers a REST call with a user token that expired or
+	// was revoked: MaxIM's web SDK logs in again on it. (An unknown,
+	// forged or malformed token, and a revoked admin token, is
+	// CodeInvalidToken.)
+	CodeTokenEnded = 402
 	// CodeMobileTaken is the web SDK's code for a mobile number bound to
 	// another account; MaxIM's server table has none of its own for it.
 	CodeMobileTaken = 11012
-	// CodeTooManyAttempts is the web SDK's code for too many attempts:
-	// imgate answers it to sends over a user's or an app's rate, and to a
-	// password check refused unchecked while the user or the client's
-	// address is in back-off after failures.
-	CodeTooManyAttempts = 10028
 
 	CodeStore                = 20000
 	CodeGroupNotFound        = 20001

@@ -100,8 +100,9 @@ type Store interface {
 	// CreateDevice creates d as a new device of d.UserID in one statement,
 	// as RegisterDevice would create it (the user's next SN, the user's
 	// latest notice Seq), unless the user has a device with d's SN or GUID.
-	// It returns false, and creates nothing, then, and when the user does
-	// not exist or a concurrent login took the SN; the caller registers
+	// It returns false, and creates nothing, then, when the user has
+	// MaxDeviceRecords devices or does not exist, and when a concurrent
+	// login took the SN; the caller registers
 	// the device with RegisterDevice, which says which. A login whose
 	// LoginState found no device with the SN tries it first: a new
 	// device's registration is then one round trip, not a transaction.

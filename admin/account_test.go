@@ -20,8 +20,8 @@ func TestChangePassword(t *testing.T) {
 		a.fails(imgate.CodeInvalidParameter, "POST", "/user/change_password", a.as(tok), `{"old_password":"pw"}`)
 		a.ok("POST", "/user/change_password", a.as(tok), `{"old_password":"pw","new_password":"new"}`, nil)
 
-		a.ok("GET", "/user/settings", a.as(tok), nil, nil) // the caller's own token stays
-		a.fails(imgate.CodeInvalidToken, "GET", "/user/settings", a.as(other.Token), nil)
+		a.ok("GET", "/user/settings", a.as(tok), nil, nil)                              // the caller's own token stays
+		a.fails(imgate.CodeTokenEnded, "GET", "/user/settings", a.as(other.Token), nil) // revoked: the SDK logs in again
 		a.ok("GET", "/user/settings", a.as(tok2), nil, nil)
 		a.fails(imgate.CodeForbidden, "POST", "/token/user", h{"app_id": a.app}, `{"name":"erin","password":"pw"}`)
 		a.ok("POST", "/token/user", h{"app_id": a.app}, `{"name":"erin","password":"new"}`, nil)
@@ -32,7 +32,7 @@ func TestChangePassword(t *testing.T) {
 			a.fails(imgate.CodeInvalidParameter, "POST", "/user/change_password_admin", a.as(a.admin, uid), `{}`)
 			a.fails(imgate.CodeUserNotFound, "POST", "/user/change_password_admin", a.as(a.admin, 42), `{"password":"x"}`)
 			a.ok("POST", "/user/change_password_admin", a.as(a.admin, uid), `{"password":"admin-set"}`, nil)
-			a.fails(imgate.CodeInvalidToken, "GET", "/user/settings", a.as(tok), nil) // every token revoked
+			a.fails(imgate.CodeTokenEnded, "GET", "/user/settings", a.as(tok), nil) // every token revoked
 			a.ok("POST", "/token/user", h{"app_id": a.app}, `{"name":"erin","password":"admin-set"}`, nil)
 		})
 	})

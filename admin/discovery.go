@@ -125,7 +125,8 @@ type clientConfig struct {
 }
 
 // clientFeatures: true for what imgate serves, false for MaxIM services
-// it has not (yet): file storage, vendor push, RTC, AI.
+// it has not (yet): vendor push, RTC, AI; file storage when the server
+// has a file service.
 type clientFeatures struct {
 	Chat       bool `json:"chat"`
 	GroupChat  bool `json:"group_chat"`
@@ -151,7 +152,7 @@ func (s *Server) appConfig(r *http.Request, c *call) (any, error) {
 	}
 	return clientConfig{
 		AppID: c.app.ID, Platform: platform, Server: "imgate", Version: s.cfg.Version,
-		Features: clientFeatures{Chat: true, GroupChat: true, Roster: true, ReadAck: true, Recall: true, Edit: true},
+		Features: clientFeatures{Chat: true, GroupChat: true, Roster: true, ReadAck: true, Recall: true, Edit: true, FileUpload: s.cfg.Files != nil},
 	}, nil
 }
 

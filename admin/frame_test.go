@@ -78,7 +78,9 @@ func TestFrame(t *testing.T) {
 			if err := a.tokens.Revoke(context.Background(), id); err != nil {
 				t.Fatal(err)
 			}
-			a.fails(imgate.CodeInvalidToken, "GET", "/user/settings", a.as(tok), nil)
+			// A user token that ended: 402, on which MaxIM's SDKs log in
+			// again.
+			a.fails(imgate.CodeTokenEnded, "GET", "/user/settings", a.as(tok), nil)
 		})
 		t.Run("imported MaxIM token", func(t *testing.T) {
 			const seed = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzUxMiJ9.eyJhcHAiOiJkcGJkdmVrZmVjYm8iLCJzdWIiOiIyMCIsImNsdXN0ZXIiOjAsInJvbGUiOjIsImlhdCI6MTU2Nzk5NzQwOH0.U-iFpEwprrkf-mFkhHN_CWmF5nkBbRQLTjttN4Qlkzw3ET1Zke9OZdjutm90KSyDs9jjYvUSAGGsWVjLmDZlkg"

@@ -67,12 +67,26 @@ func start(t *testing.T, s imgate.Store) *api {
 // startWith serves the REST API with the configuration.
 func startWith(t *testing.T, s imgate.Store, cfg admin.Config) *api {
 	t.Helper()
-	return startAuth(t, s, cfg, auth.Config{}, nil)
+	return startWithCore(t, s, cfg, delivery.Config{})
+}
+
+// startWithCore serves the REST API with the configuration, over a
+// delivery core of its own configuration.
+func startWithCore(t *testing.T, s imgate.Store, cfg admin.Config, dcfg delivery.Config) *api {
+	t.Helper()
+	return startAuthCore(t, s, cfg, auth.Config{}, nil, dcfg)
 }
 
 // startAuth serves the REST API with the configurations of the API and of
 // its tokens (whose secret it sets) and the clock (nil: time.Now).
 func startAuth(t *testing.T, s imgate.Store, cfg admin.Config, acfg auth.Config, now func() time.Time) *api {
+	t.Helper()
+	return startAuthCore(t, s, cfg, acfg, now, delivery.Config{})
+}
+
+// startAuthCore is startAuth over a delivery core of its own
+// configuration.
+func startAuthCore(t *testing.T, s imgate.Store, cfg admin.Config, acfg auth.Config, now func() time.Time, dcfg delivery.Config) *api {
 	t.Helper()
 	t.Cleanup(func() { s.Close() })
 	acfg.Secret = []byte("test secret")
@@ -82,7 +96,7 @@ func startAuth(t *testing.T, s imgate.Store, cfg admin.Config, acfg auth.Config,
 	}
 	a := &api{t: t, app: "testapp", store: s, tokens: tokens}
 	a.admin = a.newApp(a.app)
-	core := delivery.New(delivery.Config{}, s, delivery.NewLocalBus(nil), quiet())
+	core := delivery.New(dcfg, s, delivery.NewLocalBus(nil), quiet())
 	t.Cleanup(core.Close)
 	api := admin.New(cfg, core, tokens, nil, quiet())
 	t.Cleanup(api.Close) // before core.Close: a broadcast may still be sending

@@ -24,6 +24,7 @@ func (s *Server) routes() {
 	s.groupExtraRoutes()
 	s.messageRoutes()
 	s.discoveryRoutes()
+	s.fileRoutes()
 }
 
 func (s *Server) tokenRoutes() {

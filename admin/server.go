@@ -15,6 +15,7 @@ import (
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/delivery"
+	"github.com/imgate/imgate/files"
 	"github.com/imgate/imgate/metrics"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// connection closes, so that a client announcing a large body and
 	// dripping it holds no connection. Default 10s.
 	BodyTimeout time.Duration
+	// Files stores and serves the files of the /file/ API; nil: those
+	// paths answer 10009 (oss exception).
+	Files *files.Files
 	// Metrics counts requests by route, method and MaxIM code, and the
 	// caches' hits and misses; nil counts into the void.
 	Metrics *metrics.Metrics

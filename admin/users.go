@@ -214,6 +214,9 @@ func (s *Server) setAvatar(r *http.Request, c *call) (any, error) {
 	if err := checkLen("avatar", *req.Avatar, maxURLLen); err != nil {
 		return nil, err
 	}
+	if err := s.checkAvatar(r.Context(), c.app.ID, 'u', c.userID, *req.Avatar); err != nil {
+		return nil, err
+	}
 	return s.update(r.Context(), c, func(u *imgate.User) error { u.Avatar = *req.Avatar; return nil })
 }
 

@@ -211,6 +211,13 @@ func (t *Tokens) sign(tok imgate.Token) (string, error) {
 
 var errInvalid = &imgate.Error{Code: imgate.CodeInvalidToken, Message: "invalid access-token"}
 
+// errEnded refuses a user token that expired or was revoked: MaxIM's SDKs
+// log in again when a REST call answers 402, and a user token ends in
+// ordinary use (it lives --user-token-ttl; a password change revokes
+// the others). An admin token that was revoked, like an unknown or forged
+// one, is errInvalid (10008).
+var errEnded = &imgate.Error{Code: imgate.CodeTokenEnded, Message: "access-token expired or revoked: log in again"}
+
 // Verify returns the record of a valid token: CodeInvalidToken when it is
 // malformed, badly signed, expired, revoked, or its user is gone, and
 // CodeForbidden when its user is disabled. A token that imgate did not sign
@@ -243,8 +250,9 @@ func (t *Tokens) verify(ctx context.Context, raw string) (imgate.Token, *imgate.
 	sum := sha256.Sum256([]byte(raw))
 	ch, ok := t.checkedOf(sum)
 	if !ok {
-		if ch, ok = t.check(raw, sum); !ok {
-			return imgate.Token{}, nil, errInvalid
+		var err error
+		if ch, err = t.check(raw, sum); err != nil {
+			return imgate.Token{}, nil, err
 		}
 	}
 	e, u, err := t.lookup(ctx, ch.id)
@@ -275,19 +283,28 @@ func (t *Tokens) checkedOf(sum [32]byte) (checked, bool) {
 }
 
 // check checks the signature and claims of the token string, or takes it
-// as an imported token, and remembers what it found.
-func (t *Tokens) check(raw string, sum [32]byte) (checked, bool) {
+// as an imported token, and remembers what it found. An expired token
+// imgate signed is refused as ended (a user's) or invalid.
+func (t *Tokens) check(raw string, sum [32]byte) (checked, error) {
 	var c claims
 	var ch checked
-	if _, err := t.parser.ParseWithClaims(raw, &c, t.key); err == nil {
+	_, err := t.parser.ParseWithClaims(raw, &c, t.key)
+	switch {
+	case err == nil:
 		ch = checked{id: c.ID, app: c.App, role: c.Role, subject: c.Subject}
 		if c.ExpiresAt != nil {
 			ch.expires = c.ExpiresAt.Time
 		}
-	} else if raw != "" {
+	case errors.Is(err, jwt.ErrTokenExpired) && c.ID != "":
+		// The signature was good (jwt checks it before the claims).
+		if c.Role == int(imgate.TokenUser) {
+			return checked{}, errEnded
+		}
+		return checked{}, errInvalid
+	case raw != "":
 		ch = checked{id: importedIDOf(sum), imported: true}
-	} else {
-		return ch, false
+	default:
+		return ch, errInvalid
 	}
 	t.mu.Lock()
 	if len(t.checked) >= t.cfg.CacheSize {
@@ -295,12 +312,16 @@ func (t *Tokens) check(raw string, sum [32]byte) (checked, bool) {
 	}
 	t.checked[sum] = ch
 	t.mu.Unlock()
-	return ch, true
+	return ch, nil
 }
 
 func (t *Tokens) valid(e entry) (imgate.Token, error) {
 	switch {
-	case e.missing || e.tok.Revoked() || e.tok.Expired(t.now()):
+	case e.missing:
+		return imgate.Token{}, errInvalid
+	case (e.tok.Revoked() || e.tok.Expired(t.now())) && e.tok.Kind == imgate.TokenUser:
+		return imgate.Token{}, errEnded
+	case e.tok.Revoked() || e.tok.Expired(t.now()):
 		return imgate.Token{}, errInvalid
 	case e.disabled:
 		return imgate.Token{}, imgate.Errorf(imgate.CodeForbidden, "user is disabled")
@@ -512,9 +533,12 @@ func (t *Tokens) Begin(ctx context.Context, raw string) (p Pending, tok imgate.T
 		sum := sha256.Sum256([]byte(raw))
 		ch, ok := t.checkedOf(sum)
 		if !ok {
-			ch, ok = t.check(raw, sum)
+			var err error
+			if ch, err = t.check(raw, sum); err != nil {
+				return Pending{}, imgate.Token{}, true, err
+			}
 		}
-		if ok && !ch.imported && ch.role == int(imgate.TokenUser) && !t.cached(ch.id) {
+		if !ch.imported && ch.role == int(imgate.TokenUser) && !t.cached(ch.id) {
 			uid, err := strconv.ParseInt(ch.subject, 10, 64)
 			if err == nil && uid > 0 {
 				t.count.Misses.Inc()

@@ -98,7 +98,7 @@ func TestVerify(t *testing.T) {
 	}
 	f.advance(time.Hour)
 	_, err = f.tokens.Verify(ctx, raw)
-	wantCode(t, "expired token", err, imgate.CodeInvalidToken)
+	wantCode(t, "expired token", err, imgate.CodeTokenEnded)
 }
 
 func TestForgedTokens(t *testing.T) {
@@ -155,7 +155,7 @@ func TestRevoke(t *testing.T) {
 	}
 	// Revocation through this process is seen at once, cache or not.
 	_, err = f.tokens.Verify(ctx, drop)
-	wantCode(t, "revoked user token", err, imgate.CodeInvalidToken)
+	wantCode(t, "revoked user token", err, imgate.CodeTokenEnded)
 	if _, err := f.tokens.Verify(ctx, keep); err != nil {
 		t.Errorf("kept token: %v", err)
 	}

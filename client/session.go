@@ -177,6 +177,29 @@ func (s *Session) Send(ctx context.Context, from *xsync.XID, to uint64, body *xs
 
 // SendAs is Send with the client id given, to test resends.
 func (s *Session) SendAs(ctx context.Context, mid uint64, from *xsync.XID, to uint64, body *xsync.MessageBody) (*xsync.SyncDL, error) {
+	return s.sendMeta(ctx, mid, from, to, xsync.Meta_MESSAGE, body)
+}
+
+// DeleteConversation deletes the conversation with a user or group for
+// the user, as MaxIM's SDKs do (a CONVERSATION meta), and waits for the
+// server's answer.
+func (s *Session) DeleteConversation(ctx context.Context, from *xsync.XID, conv uint64, everywhere bool) (*xsync.SyncDL, error) {
+	typ := xsync.Conversation_Operation_DELETE
+	if everywhere {
+		typ = xsync.Conversation_Operation_DELETE_EVERYWHERE
+	}
+	s.mu.Lock()
+	s.nextMID++
+	mid := s.nextMID
+	s.mu.Unlock()
+	return s.sendMeta(ctx, mid, from, from.GetUid(), xsync.Meta_CONVERSATION, &xsync.Conversation{
+		Type: xsync.Conversation_OPER, Operation: &xsync.Conversation_Operation{Type: typ, Xid: &xsync.XID{Uid: conv}},
+	})
+}
+
+// sendMeta sends a meta of the namespace with the payload and waits for
+// the server's answer.
+func (s *Session) sendMeta(ctx context.Context, mid uint64, from *xsync.XID, to uint64, ns xsync.Meta_NameSpace, body proto.Message) (*xsync.SyncDL, error) {
 	payload, err := proto.Marshal(body)
 	if err != nil {
 		return nil, fmt.Errorf("client: encode body: %w", err)
@@ -186,7 +209,7 @@ func (s *Session) SendAs(ctx context.Context, mid uint64, from *xsync.XID, to ui
 	s.acks[mid] = ch
 	s.mu.Unlock()
 	err = s.conn.Send(ctx, xsync.Frame_SYNC, &xsync.SyncUL{Meta: &xsync.Meta{
-		Id: mid, From: from, To: &xsync.XID{Uid: to}, Ns: xsync.Meta_MESSAGE, Payload: payload,
+		Id: mid, From: from, To: &xsync.XID{Uid: to}, Ns: ns, Payload: payload,
 	}})
 	if err != nil {
 		return nil, err

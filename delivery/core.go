@@ -47,6 +47,9 @@ type Config struct {
 	Limits SendLimits
 	// Metrics counts what the core stores; nil counts into the void.
 	Metrics *metrics.Metrics
+	// Attachments is told of messages with attachments as they are sent
+	// and recalled; nil: nobody.
+	Attachments Attachments
 }
 
 func (c Config) withDefaults() Config {

@@ -216,6 +216,9 @@ func (c *Core) edit(ctx context.Context, from Sender, op Op, target imgate.Messa
 	if err != nil {
 		return OpResult{}, err
 	}
+	if op.Type == imgate.OpRecall {
+		c.recalled(ctx, target)
+	}
 	return OpResult{ID: stored.ID, At: stored.At, EditedAt: stored.EditedAt}, nil
 }
 

@@ -63,6 +63,7 @@ func (c *Core) Send(ctx context.Context, from Sender, msgs []imgate.Message) ([]
 		}
 		checked[conv] = true
 	}
+	c.sent(ctx, msgs)
 	return c.enqueue(ctx, msgs, now)
 }
 

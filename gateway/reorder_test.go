@@ -47,9 +47,12 @@ func TestReorder(t *testing.T) {
 	}
 	// Seq 5 comes without 4: after the hold it is delivered, and the
 	// session, seeing the gap, sends a NOTICE instead.
+	sent := time.Now()
 	srv.hub.Deliver(groupEvent(42, 5, groupMetas(t, 42, 1)))
 	time.Sleep(holdEarly / 2)
-	if _, n := received(t, rc); n != 0 {
+	// On a loaded machine the sleep may outlast the hold: only a NOTICE
+	// seen before the hold could have run out is wrong.
+	if _, n := received(t, rc); n != 0 && time.Since(sent) < holdEarly {
 		t.Fatalf("NOTICE before the hold ran out")
 	}
 	deadline := time.Now().Add(5 * time.Second)

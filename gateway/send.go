@@ -32,11 +32,14 @@ func (s *session) takeMeta(ctx context.Context, meta *xsync.Meta, ack *xsync.Syn
 	if meta.Id == 0 {
 		return imgate.Errorf(imgate.CodeInvalidParameter, "a message needs the client's id in meta.id")
 	}
-	if meta.Ns != xsync.Meta_MESSAGE {
-		return imgate.Errorf(imgate.CodeInvalidParameter, "clients send metas of namespace MESSAGE only, not %s", meta.Ns)
+	if meta.Ns != xsync.Meta_MESSAGE && meta.Ns != xsync.Meta_CONVERSATION {
+		return imgate.Errorf(imgate.CodeInvalidParameter, "clients send metas of namespace MESSAGE or CONVERSATION only, not %s", meta.Ns)
 	}
 	if !s.limiter.Allow() {
 		return errRateLimited
+	}
+	if meta.Ns == xsync.Meta_CONVERSATION {
+		return s.conversationOp(ctx, meta)
 	}
 	var body xsync.MessageBody
 	if err := proto.Unmarshal(meta.Payload, &body); err != nil {
@@ -109,4 +112,28 @@ func (s *session) operate(ctx context.Context, from delivery.Sender, meta *xsync
 		ack.EditTimestamp = uint64(res.EditedAt.UnixMilli())
 	}
 	return nil
+}
+
+// conversationOp serves a CONVERSATION meta, the SDKs' delete of a
+// conversation: Conversation{type OPER, operation{DELETE or
+// DELETE_EVERYWHERE, xid}}. Either clears the conversation for the user,
+// on all its devices, as REST's DELETE /message/conversation does: its
+// messages so far leave the user's history and count as read; the other
+// side keeps them. (imgate keeps no per-device history to delete from one
+// device alone.)
+func (s *session) conversationOp(ctx context.Context, meta *xsync.Meta) error {
+	var c xsync.Conversation
+	if err := proto.Unmarshal(meta.Payload, &c); err != nil {
+		return imgate.Errorf(imgate.CodeInvalidParameter, "payload is not a Conversation: %v", err)
+	}
+	op := c.GetOperation()
+	if c.GetType() != xsync.Conversation_OPER || op == nil ||
+		(op.GetType() != xsync.Conversation_Operation_DELETE && op.GetType() != xsync.Conversation_Operation_DELETE_EVERYWHERE) {
+		return imgate.Errorf(imgate.CodeInvalidParameter, "a CONVERSATION meta must be an OPER of type DELETE or DELETE_EVERYWHERE")
+	}
+	conv, err := s.conv(ctx, int64(op.GetXid().GetUid()))
+	if err != nil {
+		return err
+	}
+	return s.srv.core.Notifying(s.srv.store).ClearConversation(ctx, s.app, s.user, conv)
 }

@@ -67,8 +67,8 @@ func TestRevokedTokenEndsSession(t *testing.T) {
 	if took := time.Since(revoked); took > every+2*time.Second {
 		t.Errorf("session ended %v after the revocation, want within the check interval (%v) and a margin", took, every)
 	}
-	if code := settings(atok); code != int(imgate.CodeInvalidToken) {
-		t.Errorf("REST call with the revoked token: %d, want %d", code, imgate.CodeInvalidToken)
+	if code := settings(atok); code != int(imgate.CodeTokenEnded) {
+		t.Errorf("REST call with the revoked token: %d, want %d", code, imgate.CodeTokenEnded)
 	}
 	if !s.online(bob) || settings(btok) != 200 {
 		t.Error("bob's session or token ended with alice's token")

@@ -300,3 +300,26 @@ func checkDeliveries(t *testing.T, rep *loadtest.Report, d *loadtest.Deliveries,
 		t.Errorf("the run failed: %s", strings.Join(rep.Failures, "; "))
 	}
 }
+
+// TestFiles runs the files scenario: every file uploaded, downloaded and
+// read back intact.
+func TestFiles(t *testing.T) {
+	s := startServer(t)
+	r, err := loadtest.New(loadtest.Config{URL: s.url, AppID: s.app, AdminToken: s.token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range []loadtest.Files{
+		{Devices: 4, Size: 100_003, Rate: 20, Duration: time.Second},
+		{Devices: 4, ImageSide: 300, Rate: 20, Duration: time.Second},
+	} {
+		rep, err := r.Files(t.Context(), sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logReport(t, rep)
+		if f := rep.Files; f.Uploads != 20 || f.Downloads != 20 || f.Failed != 0 || !rep.Pass {
+			t.Errorf("%+v: files %+v, failures %v; want 20 up and down, none failed", sc, f, rep.Failures)
+		}
+	}
+}

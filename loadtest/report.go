@@ -26,6 +26,8 @@ type Report struct {
 	Churn *Churn `json:"churn,omitempty"`
 	// Storm is the storm scenario's reconnect wave.
 	Storm *StormReport `json:"storm,omitempty"`
+	// Files is the files scenario's uploads and downloads.
+	Files *FilesReport `json:"files,omitempty"`
 	// Server is what the server's metrics said (with a metrics URL) and
 	// what it and Postgres spent on each phase.
 	Server *Server `json:"server,omitempty"`
@@ -177,6 +179,14 @@ func (r *Report) judge() {
 			fail("%d devices were told wrong unread counts (first: %s)", st.UnreadMismatches, st.FirstUnreadMismatch)
 		}
 	}
+	if f := r.Files; f != nil {
+		if f.Downloads < f.Planned {
+			fail("%d of %d files uploaded and downloaded intact", f.Downloads, f.Planned)
+		}
+		if f.Failed > 0 {
+			fail("%d transfers failed (first: %s)", f.Failed, f.FirstError)
+		}
+	}
 	if d := r.Deliveries; d != nil {
 		for _, c := range []struct {
 			n    int64
@@ -246,6 +256,15 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		row("  unread", "%d wrong counts", st.UnreadMismatches)
 	}
+	if f := r.Files; f != nil {
+		row("files", "%d of %d uploaded, %d downloaded intact in %.2fs: %.1f files/s, %.1f MiB/s both ways, %d failed",
+			f.Uploads, f.Planned, f.Downloads, f.Seconds, f.PerSecond, f.MiBPerSecond, f.Failed)
+		row("  upload ms", "%s", f.UploadMs)
+		row("  download ms", "%s", f.DownloadMs)
+		if f.ServerRSSMaxMiB > 0 {
+			row("  server", "RSS %.1f MiB before, %.1f MiB at most; %.2f s CPU", f.ServerRSSBeforeMiB, f.ServerRSSMaxMiB, f.ServerCPUSeconds)
+		}
+	}
 	if sv := r.Server; sv != nil {
 		sv.writeTable(row)
 	}
@@ -264,7 +283,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 func formatParams(p map[string]any) string {
 	s := ""
 	for _, k := range []string{"pairs", "members", "devices", "messages", "senders", "wave", "hold", "rate",
-		"chat_rate", "rest_share", "groups", "group_size", "group_rate", "churn", "offline", "duration", "via"} {
+		"chat_rate", "rest_share", "groups", "group_size", "group_rate", "churn", "offline", "size", "image_side", "duration", "via"} {
 		if v, ok := p[k]; ok {
 			s += fmt.Sprintf("%s=%v ", k, v)
 		}

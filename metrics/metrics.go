@@ -107,9 +107,10 @@ type Metrics struct {
 
 	delivery      deliveryCounters
 	invalidations invalidationCounters
+	rateLimited   *prometheus.CounterVec
 	passwords     [nPasswordResults]prometheus.Counter
 	connRefusals  prometheus.Counter
-	rateLimited   *prometheus.CounterVec
+	files         fileCounters
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -211,12 +212,13 @@ func New(reg prometheus.Registerer) *Metrics {
 	buildInfo.WithLabelValues(build()).Set(1)
 	m.delivery = newDeliveryCounters(m)
 	m.invalidations = newInvalidationCounters(m)
-	m.passwords = newPasswordCounters(m)
-	m.connRefusals = newConnRefusals(m)
 	m.rateLimited = newRateLimited(m)
 	m.rateLimited.WithLabelValues("user")
 	m.rateLimited.WithLabelValues("app")
 	m.rateLimited.WithLabelValues("unread")
+	m.passwords = newPasswordCounters(m)
+	m.connRefusals = newConnRefusals(m)
+	m.files = newFileCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

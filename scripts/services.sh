@@ -4,7 +4,10 @@
 # 127.0.0.1:6379. Uses them when they answer; otherwise installs them from
 # Debian's packages if missing, and starts them. Also installs protoc,
 # which the test command uses to check the generated XSYNC code, and
-# promtool, which checks the Prometheus files in deploy/.
+# promtool, which checks the Prometheus files in deploy/. And a local
+# S3-protocol server on 127.0.0.1:7070 for the s3 file backend's tests:
+# versitygw (Apache-2.0) over a directory, built once from its Go module
+# into $HOME/.cache/imgate (a minute of compiling, then instant).
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -52,7 +55,27 @@ tools() {
   command -v promtool >/dev/null || install --no-install-recommends prometheus
 }
 
+# The versitygw release the tests run against, its keys (test-only, the
+# defaults of internal/s3test) and where it keeps its buckets.
+versitygw_version=v1.8.0
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/imgate
+s3() {
+  answers 7070 && return 0
+  local bin=$cache/versitygw-$versitygw_version
+  if [ ! -x "$bin" ]; then
+    mkdir -p "$cache/bin"
+    GOBIN="$cache/bin" GOFLAGS=-buildvcs=false go install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+    mv "$cache/bin/versitygw" "$bin"
+  fi
+  mkdir -p "$cache/s3"
+  # setsid: the server outlives this script, as Postgres and Redis do.
+  setsid "$bin" --access imgate --secret imgate-secret --port 127.0.0.1:7070 posix "$cache/s3" \
+    >"$cache/versitygw.log" 2>&1 </dev/null &
+  wait_for 7070
+}
+
 postgres
 redis
+s3
 tools
-echo "services: postgres on 127.0.0.1:5432 and redis on 127.0.0.1:6379 answer"
+echo "services: postgres on 127.0.0.1:5432, redis on 127.0.0.1:6379 and S3 (versitygw) on 127.0.0.1:7070 answer"

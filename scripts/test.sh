@@ -26,5 +26,5 @@ promtool check rules deploy/prometheus/alerts.yml
 promtool test rules deploy/prometheus/alerts_test.yml
 
 echo "== go test -race"
-export IMGATE_REQUIRE_POSTGRES=1 IMGATE_REQUIRE_REDIS=1 IMGATE_REQUIRE_PROMTOOL=1
+export IMGATE_REQUIRE_POSTGRES=1 IMGATE_REQUIRE_REDIS=1 IMGATE_REQUIRE_PROMTOOL=1 IMGATE_REQUIRE_S3=1
 go test -race -count=1 -timeout 15m "$@" ./...

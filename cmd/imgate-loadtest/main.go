@@ -7,6 +7,7 @@
 //	imgate-loadtest idle  --devices 10000 --duration 1m [--metrics-url URL]
 //	imgate-loadtest storm --devices 19000 --messages 5
 //	imgate-loadtest mixed --pairs 500 --chat-rate 1000 --groups 5 --group-rate 20 --churn 5
+//	imgate-loadtest files --devices 20 --size 1048576 --rate 10 --duration 10s
 //
 // The app comes from "imgate app create" (see usage below).
 //
@@ -55,6 +56,9 @@ scenarios:
           all reconnect at once: login rate, time until all are synced
   mixed   chat over WebSocket and REST, group messages and devices
           dropping and reconnecting, at once over one set of users
+  files   users upload chat files to each other (upload URL, multipart
+          POST) at a rate; each receiver downloads and checks the bytes;
+          with --metrics-url, the server's CPU and its highest RSS
 
 The tool makes its own users (/user/register/batch), tokens, groups and
 group members through the REST API, under a fresh username prefix per
@@ -100,6 +104,7 @@ type options struct {
 	count       int // pairs, members or devices
 	senders     int // group: members that send
 	storm       loadtest.Storm
+	files       loadtest.Files
 	mixed       loadtest.Mixed
 }
 
@@ -172,6 +177,14 @@ func scenarioFlags(fs *flag.FlagSet, scenario string, o *options) error {
 		fs.StringVar(&o.via, "via", "ws", "ws (XSYNC over WebSocket) or rest (/message/send with from_user_id)")
 	case "idle":
 		fs.IntVar(&o.count, "devices", 1000, "devices to log in and hold")
+	case "files":
+		f := &o.files
+		fs.IntVar(&f.Devices, "devices", 20, "users sending files; user i sends to user i+1, who downloads each")
+		fs.Int64Var(&f.Size, "size", 1<<20, "bytes of each file")
+		fs.Float64Var(&f.Rate, "rate", 10, "uploads per second, all users together")
+		fs.DurationVar(&f.Duration, "duration", 10*time.Second, "how long to upload")
+		fs.IntVar(&f.ImageSide, "image-side", 0, "when positive, send a JPEG of noise this many pixels wide and high as an image (file_type 102, a thumbnail each) instead of --size bytes")
+		return nil
 	case "storm":
 		st := &o.storm
 		fs.IntVar(&st.Devices, "devices", 1000, "devices (one user each) that drop and reconnect")
@@ -239,6 +252,8 @@ func runScenario(ctx context.Context, r *loadtest.Runner, scenario string, o *op
 		return r.Group(ctx, loadtest.Group{Members: o.count, Senders: o.senders, Rate: o.rate, Duration: o.duration, Via: via})
 	case "storm":
 		return r.Storm(ctx, o.storm)
+	case "files":
+		return r.Files(ctx, o.files)
 	case "mixed":
 		return r.Mixed(ctx, o.mixed)
 	default:

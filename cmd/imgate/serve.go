@@ -46,6 +46,8 @@ type serveConfig struct {
 	gateway      gateway.Config
 	delivery     delivery.Config
 	redis        redisConfig
+	files        filesConfig
+	dataDir      string
 }
 
 // redisConfig is the multi-node part of serve's configuration.
@@ -106,6 +108,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&rc.node, "node", e.getenv("IMGATE_NODE"), "this node's name on the bus; empty: random (env IMGATE_NODE)")
 	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online, and a node remembers a device that left for its reconnect")
 	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
+	e.filesFlags(fs, &c.files)
 	var frame, queue, window int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
 	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
@@ -113,6 +116,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	c.dataDir = sf.dataDir
 	if c.pprof && c.metrics == "" {
 		return fmt.Errorf("--pprof needs --metrics-listen: profiles are served beside /metrics")
 	}
@@ -180,6 +184,11 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	if err := firstApp(ctx, store, tokens, logger); err != nil {
 		return err
 	}
+	fileService, err := c.files.open(ctx, c.dataDir, secret, m, logger)
+	if err != nil {
+		return err
+	}
+	c.delivery.Attachments = fileService
 	hub := gateway.NewHub()
 	bus, closeBus, err := newBus(c.redis, hub, m, logger)
 	if err != nil {
@@ -210,7 +219,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	public := publicURL(c.publicURL, ln.Addr())
 	api := admin.New(admin.Config{
 		MaxBodyBytes: int64(c.maxBody), MaxListLen: c.maxList, PasswordCost: c.passwordCost,
-		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL, BodyTimeout: c.bodyTime,
+		PublicURL: public, Version: version(), Metrics: m, CacheTTL: c.cacheTTL, BodyTimeout: c.bodyTime, Files: fileService,
 	}, core, tokens, hub, logger)
 	defer api.Close() // before core.Close: broadcasts still running send through the core
 	srv := &http.Server{
@@ -244,6 +253,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 		})
 	}
 	g.Go(func() error { return pruneTokens(ctx, tokens, logger) })
+	g.Go(func() error { return sweepFiles(ctx, fileService, c.files.orphans, logger) })
 	g.Go(func() error { return hub.Run(ctx, logger) })
 	g.Go(func() error { return gw.WatchTokens(ctx, c.tokenCheck) })
 	g.Go(func() error {

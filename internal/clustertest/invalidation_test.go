@@ -95,7 +95,7 @@ func TestRevokedTokenForgottenAcrossNodes(t *testing.T) {
 	}
 	began := time.Now()
 	eventually(t, 2*time.Second, "the first token refused on the other node", func() bool {
-		return settings(old) == imgate.CodeInvalidToken
+		return settings(old) == imgate.CodeTokenEnded
 	})
 	t.Logf("revoked token refused on %s %s after the change", n0.name, time.Since(began).Round(time.Millisecond))
 	if code := settings(tok.Token); code != 200 {

@@ -90,7 +90,8 @@ func (s *Store) RegisterDevice(ctx context.Context, d imgate.Device) (imgate.Dev
 }
 
 // CreateDevice creates d as a new device in one statement, unless the
-// user has one with its SN or GUID or does not exist (false). Where
+// user has one with its SN or GUID, has imgate.MaxDeviceRecords devices
+// (RegisterDevice then prunes) or does not exist (false). Where
 // writers run concurrently (PostgreSQL), two new devices of one user may
 // pick the same SN: the second fails on the primary key (as two with one
 // GUID fail on devices_user_guid_key), and the caller falls back to
@@ -106,7 +107,7 @@ func (s *Store) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Devic
 	}
 	err := s.w.GetContext(ctx, &out, s.w.Rebind(createDevice),
 		r.GUID, r.Platform, r.UserAgent, r.PushToken, r.NotifierName, r.DeviceToken, r.CreatedAt, r.LastLoginAt,
-		r.AppID, r.UserID, r.SN, r.GUID)
+		r.AppID, r.UserID, r.AppID, r.UserID, r.SN, r.GUID, imgate.MaxDeviceRecords)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return imgate.Device{}, false, nil
@@ -123,14 +124,14 @@ func (s *Store) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Devic
 // createDevice is CreateDevice's statement: insertDevice's reads and
 // insert in one, and the checks of RegisterDevice's lookups.
 const createDevice = `INSERT INTO devices (` + deviceColumns + `)
-	SELECT u.app_id, u.id,
-		COALESCE((SELECT MAX(x.sn) FROM devices x WHERE x.app_id = u.app_id AND x.user_id = u.id), 0) + 1,
+	SELECT u.app_id, u.id, ` + nextSN + `,
 		?, ?, ?, ?, ?, ?,
 		COALESCE((SELECT n.last FROM notice_seqs n WHERE n.app_id = u.app_id AND n.user_id = u.id), 0),
 		?, ?
-	FROM users u
+	FROM users u, (SELECT COALESCE(MAX(x.sn), 0) AS sn FROM devices x WHERE x.app_id = ? AND x.user_id = ?) m
 	WHERE u.app_id = ? AND u.id = ? AND NOT EXISTS (SELECT 1 FROM devices x
 		WHERE x.app_id = u.app_id AND x.user_id = u.id AND (x.sn = ? OR (x.guid = ? AND x.guid <> '')))
+		AND (SELECT COUNT(*) FROM devices x WHERE x.app_id = u.app_id AND x.user_id = u.id) < ?
 	RETURNING sn, notice_seq`
 
 // Device returns one device of the user: ErrDeviceNotFound.
@@ -197,6 +198,9 @@ func (s *Store) UpdateDevice(ctx context.Context, appID string, userID int64, sn
 // DeleteDevice deletes the device: ErrDeviceNotFound.
 func (s *Store) DeleteDevice(ctx context.Context, appID string, userID int64, sn uint32) error {
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
+		if err := keepSNHigh(ctx, tx, appID, userID); err != nil {
+			return err
+		}
 		n, err := execCount(ctx, tx, tx.Rebind("DELETE FROM devices WHERE app_id = ? AND user_id = ? AND sn = ?"),
 			appID, userID, int64(sn))
 		if err == nil && n == 0 {
@@ -255,15 +259,37 @@ func loggedIn(cur, d imgate.Device) imgate.Device {
 	return cur
 }
 
+// keepSNHigh records, before devices of the user are deleted, the highest
+// SN the user has, so that the next new device is numbered past it (see
+// nextSN).
+func keepSNHigh(ctx context.Context, tx *sqlx.Tx, appID string, userID int64) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE users SET device_sn_high =
+		CASE WHEN device_sn_high > `+maxSN+` THEN device_sn_high ELSE `+maxSN+` END
+		WHERE app_id = ? AND id = ?`), appID, userID)
+	if err != nil {
+		return fmt.Errorf("keep the highest device sn: %w", err)
+	}
+	return nil
+}
+
+// maxSN is the highest SN of the user u's devices (0: none), in a
+// statement on users u.
+const maxSN = "COALESCE((SELECT MAX(x.sn) FROM devices x WHERE x.app_id = users.app_id AND x.user_id = users.id), 0)"
+
+// nextSN is the SN of the user u's next new device: one past the highest
+// it has now or has had (device_sn_high), so that no SN is given twice.
+const nextSN = "(CASE WHEN u.device_sn_high > m.sn THEN u.device_sn_high ELSE m.sn END) + 1"
+
 // insertDevice creates d under the user's next free SN, one past the
-// highest it has had, with the Seq of the user's latest notice, so that
+// highest it has had (deleted devices' too), with the Seq of the user's latest notice, so that
 // the device is sent the notices that come after it. A notice that
 // commits after the read has a higher Seq, so none is skipped. A zero
 // CreatedAt becomes the login time.
 func insertDevice(ctx context.Context, tx *sqlx.Tx, d imgate.Device) (imgate.Device, error) {
 	var next int64
-	err := tx.GetContext(ctx, &next, tx.Rebind(
-		"SELECT COALESCE(MAX(sn), 0) + 1 FROM devices WHERE app_id = ? AND user_id = ?"), d.AppID, d.UserID)
+	err := tx.GetContext(ctx, &next, tx.Rebind("SELECT "+nextSN+" FROM users u, "+
+		"(SELECT COALESCE(MAX(sn), 0) AS sn FROM devices WHERE app_id = ? AND user_id = ?) m WHERE u.app_id = ? AND u.id = ?"),
+		d.AppID, d.UserID, d.AppID, d.UserID)
 	if err != nil {
 		return imgate.Device{}, fmt.Errorf("next sn: %w", err)
 	}
@@ -290,6 +316,9 @@ func pruneDevices(ctx context.Context, tx *sqlx.Tx, kept imgate.Device) error {
 	var n int
 	err := tx.GetContext(ctx, &n, tx.Rebind("SELECT COUNT(*) FROM devices WHERE app_id = ? AND user_id = ?"), kept.AppID, kept.UserID)
 	if err != nil || n <= imgate.MaxDeviceRecords {
+		return err
+	}
+	if err := keepSNHigh(ctx, tx, kept.AppID, kept.UserID); err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM devices WHERE app_id = ? AND user_id = ? AND sn IN (

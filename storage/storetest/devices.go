@@ -392,3 +392,28 @@ func (s suite) testCreateDevice(t *testing.T) {
 		}
 	})
 }
+
+// testSNsNotReused deletes the user's newest device and checks that the
+// next new one, made by either call, takes a new SN: a client still
+// holding the deleted SN must not log in as another device.
+func (s suite) testSNsNotReused(t *testing.T) {
+	s.run(t, "after a delete", func(t *testing.T, st imgate.Store) {
+		uid := deviceUser(t, st)
+		for i := range 3 {
+			mustDevice(t, st, login(uid, 0, fmt.Sprintf("g%d", i), int64(i)))
+		}
+		if err := st.DeleteDevice(t.Context(), "app", uid, 3); err != nil {
+			t.Fatal(err)
+		}
+		if got := mustDevice(t, st, login(uid, 0, "g3", 4)); got.SN != 4 {
+			t.Errorf("RegisterDevice after SN 3 was deleted: SN %d, want 4", got.SN)
+		}
+		if err := st.DeleteDevice(t.Context(), "app", uid, 4); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := st.CreateDevice(t.Context(), login(uid, 0, "g4", 5))
+		if err != nil || !ok || got.SN != 5 {
+			t.Errorf("CreateDevice after SN 4 was deleted: SN %d, %v, %v; want 5", got.SN, ok, err)
+		}
+	})
+}

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("Concurrency", s.testConcurrency)
 	t.Run("RegisterDevice", s.testRegisterDevice)
 	t.Run("CreateDevice", s.testCreateDevice)
+	t.Run("DeviceSNsNotReused", s.testSNsNotReused)
 	t.Run("LoginState", s.testLoginState)
 	t.Run("Devices", s.testDevices)
 	t.Run("Roster", s.testRoster)
