@@ -204,9 +204,7 @@ func (c *cluster) start(name string) *node {
 	port, mport := freePort(c.t), freePort(c.t)
 	args := append([]string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port),
 		"--metrics-listen", "127.0.0.1:" + strconv.Itoa(mport),
-		"--node", name, "--password-cost", "4", "--log-level", "debug", "--send-rate", "100000", "--user-send-rate", "0", "--shutdown-timeout", "3s",
-		// Every test device connects from 127.0.0.1.
-		"--max-conns-per-ip", "0"}, c.redis...)
+		"--node", name, "--password-cost", "4", "--log-level", "debug", "--send-rate", "100000", "--user-send-rate", "0", "--max-conns-per-ip", "0", "--shutdown-timeout", "3s"}, c.redis...)
 	args = append(append(args, c.store...), c.extras...)
 	n := &node{t: c.t, name: name, args: args, http: "http://127.0.0.1:" + strconv.Itoa(port),
 		metrics: "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics", logs: &syncBuffer{}}
