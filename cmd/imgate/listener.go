@@ -81,6 +81,15 @@ type countedConn struct {
 	release func()
 }
 
+// CloseWrite half-closes the connection, as net/http does before it
+// closes one after an error answer, when the connection can.
+func (c *countedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 func (c *countedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)
