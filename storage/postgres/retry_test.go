@@ -62,8 +62,12 @@ func TestDeadlockRetried(t *testing.T) {
 	if err != nil {
 		t.Fatalf("UpdateGroup after a deadlock = %v (runs %d), want it run again and succeed", err, runs)
 	}
-	if runs != 2 {
-		t.Errorf("fn ran %d times, want 2 (the deadlock's victim, then the retry)", runs)
+	// Twice: the deadlock's victim, then the retry. On a loaded machine
+	// the other transaction may still hold the user's row when the retry
+	// starts, which can make the retry a victim too (the helper tries up
+	// to three times).
+	if runs < 2 {
+		t.Errorf("fn ran %d times, want at least 2 (the deadlock's victim, then the retry)", runs)
 	}
 	if err := <-other; err != nil {
 		t.Errorf("the other transaction: %v", err)
