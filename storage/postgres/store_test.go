@@ -3,10 +3,7 @@ package postgres
 import (
 	"bytes"
 	"errors"
-	"io/fs"
 	"log/slog"
-	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -43,17 +40,7 @@ func open(t *testing.T, dsn string, logger *slog.Logger) *Store {
 // version: the number of the last migration file.
 func wantVersion(t *testing.T, s *Store) {
 	t.Helper()
-	files, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("migrations: %v, %v", files, err)
-	}
-	want, err := strconv.ParseInt(strings.SplitN(path.Base(files[len(files)-1]), "_", 2)[0], 10, 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v, err := s.SchemaVersion(t.Context()); err != nil || v != want {
-		t.Errorf("SchemaVersion = %d, %v; want %d, nil", v, err, want)
-	}
+	storetest.WantLatestVersion(t, migrations, s.SchemaVersion)
 }
 
 func TestReopenKeepsData(t *testing.T) {
