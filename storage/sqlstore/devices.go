@@ -105,7 +105,7 @@ func (s *Store) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Devic
 		SN        int64 `db:"sn"`
 		NoticeSeq int64 `db:"notice_seq"`
 	}
-	err := s.w.GetContext(ctx, &out, s.w.Rebind(createDevice),
+	err := s.w.GetContext(ctx, &out, s.w.Rebind(s.createDeviceQuery()),
 		r.GUID, r.Platform, r.UserAgent, r.PushToken, r.NotifierName, r.DeviceToken, r.CreatedAt, r.LastLoginAt,
 		r.AppID, r.UserID, r.AppID, r.UserID, r.SN, r.GUID, imgate.MaxDeviceRecords)
 	switch {
@@ -121,8 +121,22 @@ func (s *Store) CreateDevice(ctx context.Context, d imgate.Device) (imgate.Devic
 	return newDeviceRow(d).device(), true, nil
 }
 
-// createDevice is CreateDevice's statement: insertDevice's reads and
-// insert in one, and the checks of RegisterDevice's lookups.
+// createDeviceQuery is CreateDevice's statement: insertDevice's reads and
+// insert in one, and the checks of RegisterDevice's lookups. Where the
+// database locks rows it locks the user's first, as RegisterDevice does
+// (FOR NO KEY UPDATE, which the device's foreign key check does not wait
+// for): else a registration holding the user's row and waiting for this
+// insert's key, and this insert's key check waiting for the user's row,
+// deadlock.
+func (s *Store) createDeviceQuery() string {
+	lock := ""
+	if s.d.ForNoKeyUpdate != "" {
+		lock = s.d.ForNoKeyUpdate + " OF u"
+	}
+	return createDevice + lock + "\n\tRETURNING sn, notice_seq"
+}
+
+// createDevice is createDeviceQuery's statement up to its locking clause.
 const createDevice = `INSERT INTO devices (` + deviceColumns + `)
 	SELECT u.app_id, u.id, ` + nextSN + `,
 		?, ?, ?, ?, ?, ?,
@@ -131,8 +145,7 @@ const createDevice = `INSERT INTO devices (` + deviceColumns + `)
 	FROM users u, (SELECT COALESCE(MAX(x.sn), 0) AS sn FROM devices x WHERE x.app_id = ? AND x.user_id = ?) m
 	WHERE u.app_id = ? AND u.id = ? AND NOT EXISTS (SELECT 1 FROM devices x
 		WHERE x.app_id = u.app_id AND x.user_id = u.id AND (x.sn = ? OR (x.guid = ? AND x.guid <> '')))
-		AND (SELECT COUNT(*) FROM devices x WHERE x.app_id = u.app_id AND x.user_id = u.id) < ?
-	RETURNING sn, notice_seq`
+		AND (SELECT COUNT(*) FROM devices x WHERE x.app_id = u.app_id AND x.user_id = u.id) < ?`
 
 // Device returns one device of the user: ErrDeviceNotFound.
 func (s *Store) Device(ctx context.Context, appID string, userID int64, sn uint32) (imgate.Device, error) {
