@@ -92,9 +92,11 @@ func newLimiter(cfg SendLimits, now func() time.Time, bus Bus, log *slog.Logger,
 	}
 	if c, ok := bus.(Counter); ok {
 		l.shared = c
-		l.stop, l.done = make(chan struct{}), make(chan struct{})
-		go l.flushLoop()
 	}
+	// On one node too: the loop drops past windows' counts, one entry
+	// per user who sent, which would otherwise pile up.
+	l.stop, l.done = make(chan struct{}), make(chan struct{})
+	go l.flushLoop()
 	return l
 }
 
@@ -140,8 +142,8 @@ func (l *limiter) countLocked(k limitKey, window int64) int64 {
 	return c.shared + c.pending
 }
 
-// flushLoop adds the pending counts to the shared ones every
-// counterFlush and drops the counts of past windows.
+// flushLoop drops the counts of past windows and, on several nodes,
+// adds the pending counts to the shared ones, every counterFlush.
 func (l *limiter) flushLoop() {
 	defer close(l.done)
 	t := time.NewTicker(counterFlush)
@@ -156,8 +158,9 @@ func (l *limiter) flushLoop() {
 	}
 }
 
-// flush adds what this node counted in the current window to every
-// node's count and takes the totals back.
+// flush drops the counts of past windows and, on several nodes, adds
+// what this node counted in the current window to every node's count and
+// takes the totals back.
 func (l *limiter) flush() {
 	window := l.now().Unix()
 	adds := map[string]int64{}
@@ -167,7 +170,7 @@ func (l *limiter) flush() {
 		switch {
 		case c.window < window:
 			delete(l.counts, k)
-		case c.pending > 0:
+		case l.shared != nil && c.pending > 0:
 			name := k.String() + ":" + strconv.FormatInt(c.window, 10)
 			adds[name], keys[name] = c.pending, k
 			c.shared += c.pending // counted as if taken, until the answer

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/metrics"
 )
 
 // fakeClock is a settable clock for the limiter.
@@ -77,4 +78,34 @@ func TestSendLimits(t *testing.T) {
 	if err != nil || len(msgs) != 6 {
 		t.Errorf("alice's stored messages: %d, %v; want 6", len(msgs), err)
 	}
+}
+
+// TestLimiterForgetsPastWindows checks that a node without a shared
+// counter keeps no count of a past second: one entry per user who ever
+// sent would pile up.
+func TestLimiterForgetsPastWindows(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := newLimiter(SendLimits{User: 5, App: 1000}, clock.now, NewLocalBus(&recorder{}), nil, metrics.New(nil))
+	defer l.close()
+	for u := range int64(100) {
+		if err := l.admit(Sender{App: "app", User: u + 1}, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.size(); n != 101 {
+		t.Fatalf("%d counts in the current second, want 101 (100 users and the app)", n)
+	}
+	// The node's own loop drops them once their second has passed.
+	clock.add(time.Second)
+	for deadline := time.Now().Add(5 * time.Second); l.size() != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d counts left of a past second, want none", l.size())
+		}
+	}
+}
+
+func (l *limiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.counts)
 }
