@@ -109,3 +109,17 @@ func (l *limiter) size() int {
 	defer l.mu.Unlock()
 	return len(l.counts)
 }
+
+// BenchmarkLimiterAdmit is the cost the send limits add to each send:
+// one user and its app counted, among 10,000 users sending.
+func BenchmarkLimiterAdmit(b *testing.B) {
+	l := newLimiter(SendLimits{User: 1 << 30, App: 1 << 30}, time.Now, NewLocalBus(&recorder{}), nil, metrics.New(nil))
+	defer l.close()
+	i := int64(0)
+	for b.Loop() {
+		i++
+		if err := l.admit(Sender{App: "app", User: i%10_000 + 1}, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
