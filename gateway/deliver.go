@@ -12,9 +12,19 @@ import (
 // sent it: at login the cursor starts at the user's read position. A
 // cursor byRead has no id for that position: the session pulls from the
 // read position until it has sent more.
+//
+// The read position moves with what the user's other devices send and
+// read, so it can cover messages still on their way to the hub when the
+// session loads it: a Stored event the session hears of only after that,
+// in (owed, base], was published while the session was logged in, and
+// is pushed although the cursor covers it (as setup replays the events
+// that came while it loaded). owed starts at the last Seq the session
+// heard of before it settled, and moves past what it pushes or pulls of
+// that range.
 type cursor struct {
 	seq, id int64
 	base    int64
+	owed    int64
 	byRead  bool
 }
 
@@ -160,6 +170,11 @@ func (s *session) push(e *delivery.Event, f *frames) {
 		s.cursors[conv] = c
 	}
 	switch {
+	case e.LastSeq <= c.seq && e.FirstSeq > c.owed && e.LastSeq <= c.base:
+		// Assumed at login, but on its way then: not sent yet.
+		if m, ok := f.get(s, conv); ok && s.enqueue(m) {
+			c.owed = e.LastSeq
+		}
 	case e.LastSeq <= c.seq:
 		// Sent already, by a pull that saw it committed.
 	case e.FirstSeq == c.seq+1:

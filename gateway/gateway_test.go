@@ -59,6 +59,13 @@ func restart(t *testing.T, store imgate.Store, cfg gateway.Config) *server {
 // the tests' own).
 func restartAuth(t *testing.T, store imgate.Store, cfg gateway.Config, ac auth.Config) *server {
 	t.Helper()
+	return restartBus(t, store, cfg, ac, nil)
+}
+
+// restartBus is restartAuth with the node's bus wrapped by wrap (nil:
+// the bus as it is).
+func restartBus(t *testing.T, store imgate.Store, cfg gateway.Config, ac auth.Config, wrap func(delivery.Bus) delivery.Bus) *server {
+	t.Helper()
 	ctx := context.Background()
 	ac.Secret = []byte("secret")
 	tokens, err := auth.New(store, ac, nil)
@@ -70,7 +77,11 @@ func restartAuth(t *testing.T, store imgate.Store, cfg gateway.Config, ac auth.C
 		t.Fatal(err)
 	}
 	hub := gateway.NewHub()
-	core := delivery.New(delivery.Config{}, store, delivery.NewLocalBus(hub), quiet())
+	var bus delivery.Bus = delivery.NewLocalBus(hub)
+	if wrap != nil {
+		bus = wrap(bus)
+	}
+	core := delivery.New(delivery.Config{}, store, bus, quiet())
 	gw := gateway.New(cfg, core, tokens, hub, quiet())
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", gw)

@@ -402,6 +402,10 @@ func (s *session) setup(ctx context.Context) {
 			s.cursors[c.Conv] = &cursor{seq: c.ReadSeq, base: c.ReadSeq, byRead: true}
 		}
 	}
+	for conv, c := range s.cursors {
+		// What the session heard of before it settled, it replays below.
+		c.owed = max(c.owed, min(s.heard[conv], c.base))
+	}
 	for g := range s.groups {
 		// A group without messages yet: all of it will be pushed.
 		if conv := (imgate.Conv{Kind: imgate.ConvGroup, Peer: g}); s.cursors[conv] == nil {

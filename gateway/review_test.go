@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +11,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/auth"
 	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/storage/embedded"
@@ -133,11 +136,103 @@ func TestOwnMessagesWhileLoggingIn(t *testing.T) {
 			if a1 == nil {
 				t.FailNow()
 			}
-			got := a1.waitConv(t, to, 1)
-			if got[len(got)-1].Id != mid {
-				t.Errorf("a1 got %v, want the message sent after its login", contents(t, got))
+			// It has the message, whether or not the older one reached it
+			// too (pushed if it was still on its way when a1 logged in).
+			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var got []*xsync.Meta
+			err := a1.Wait(c, func(v client.View) bool {
+				got = v.Conv(to)
+				return slices.ContainsFunc(got, func(m *xsync.Meta) bool { return m.Id == mid })
+			})
+			if err != nil {
+				t.Errorf("a1 got %v, want the message sent after its login: %v", contents(t, got), err)
 			}
 		})
+	}
+}
+
+func TestOwnMessageOnItsWayAtLogin(t *testing.T) {
+	// The user's other device sends while a1 logs in, and the message
+	// reaches the node's hub only after a1 has loaded its position (as
+	// one from another node does, over Redis): the read position a1
+	// starts from covers it (the sender's own message moved it), but a1
+	// was logged in when it was sent, and gets it by push.
+	for _, kind := range []string{"chat", "group"} {
+		t.Run(kind, func(t *testing.T) {
+			st := newGatedLogin(t)
+			held := &heldBus{}
+			if err := st.CreateApp(context.Background(), imgate.App{ID: "app", Name: "app", CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+			s := restartBus(t, st, gateway.Config{}, auth.Config{}, func(b delivery.Bus) delivery.Bus {
+				held.Bus = b
+				return held
+			})
+			alice, atok := s.user("alice")
+			bob, btok := s.user("bob")
+			to, typ := bob, xsync.MessageBody_CHAT
+			if kind == "group" {
+				to, typ = s.createGroup(btok, alice), xsync.MessageBody_GROUPCHAT
+			}
+			a2 := s.device(alice, atok, "a2", false)
+			a2.settled(t)
+			a2.send(t, to, text(typ, "before"))
+
+			st.convsUser.Store(int64(alice))
+			logged := s.loginAsync(alice, atok, "a1")
+			waitFor(t, st.convsEntered, "a1 loading its conversations")
+			held.hold(true)
+			mid := a2.send(t, to, text(typ, "while a1 logs in")).ServerMid
+			close(st.convsGate)
+			a1 := <-logged
+			if a1 == nil {
+				t.FailNow()
+			}
+			a1.settled(t) // its position loaded: setup is over
+			held.hold(false)
+			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var got []*xsync.Meta
+			err := a1.Wait(c, func(v client.View) bool {
+				got = v.Conv(to)
+				return slices.ContainsFunc(got, func(m *xsync.Meta) bool { return m.Id == mid })
+			})
+			if err != nil {
+				t.Errorf("a1 got %v, want the message sent while it logged in: %v", contents(t, got), err)
+			}
+		})
+	}
+}
+
+// heldBus is a node's bus that holds the events published while told
+// to, and publishes them when told to stop.
+type heldBus struct {
+	delivery.Bus
+	mu      sync.Mutex
+	holding bool
+	events  []*delivery.Event
+}
+
+func (b *heldBus) Publish(ctx context.Context, e *delivery.Event) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.holding {
+		b.events = append(b.events, e)
+		return nil
+	}
+	return b.Bus.Publish(ctx, e)
+}
+
+func (b *heldBus) hold(on bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.holding = on
+	if !on {
+		for _, e := range b.events {
+			b.Bus.Publish(context.Background(), e)
+		}
+		b.events = nil
 	}
 }
 

@@ -88,6 +88,11 @@ func (s *session) pull(ctx context.Context, m *xsync.SyncUL, conv imgate.Conv) e
 		}
 		items.n = len(items.ats)
 	}
+	if n := len(page); n > 0 && c != nil {
+		// What it sends of what the cursor only assumed is not owed
+		// by a push any more.
+		c.owed = max(c.owed, min(page[n-1].seq, c.base))
+	}
 	if n := len(page); n > 0 && (c == nil || page[n-1].seq > c.seq) {
 		if c == nil {
 			c = &cursor{}
