@@ -118,4 +118,5 @@ type ConvState struct {
 	LastID  int64 // the id of the latest message
 	ReadSeq int64 // the user's read position: the Seq of the last message read
 	ReadID  int64 // the id of the message at ReadSeq; 0 when ReadSeq is 0
+	Unread  int64 // messages after ReadSeq, OPER messages left out, as Unread.Count
 }

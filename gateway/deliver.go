@@ -103,6 +103,7 @@ func (h *Hub) deliverNow(e *delivery.Event) {
 	hides := e.Kind == delivery.Live && deletes(e)
 	f := &frames{e: e, cache: map[frameKey]outMsg{}}
 	visit := func(s *session) {
+		s.news.Add(1)
 		if hides {
 			s.unsure(e.ConvFor(s.user))
 		}

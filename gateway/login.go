@@ -429,6 +429,9 @@ func (s *session) setup(ctx context.Context) {
 		// Saved by another session of the device since it was read.
 		s.noticeSaved, s.noticeSent = st.Device.NoticeSeq, max(s.noticeSent, st.Device.NoticeSeq)
 	}
+	if len(pending) == 0 && len(joined) == 0 {
+		s.loginUnreads = unreadsOf(st.Convs)
+	}
 	fetch := st.LastNotice > s.noticeSent || s.noticeWanted
 	s.groupsReady, s.noticeWanted = true, false
 	s.mu.Unlock()

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"maps"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,6 +94,17 @@ func TestLoginRoundTrips(t *testing.T) {
 			if cold.login > 2 {
 				t.Errorf("first login with the token not cached: %v round trips, want at most 2", cold.login)
 			}
+			// The first UNREAD after a login is answered from what the
+			// login read: alice has one message unread from bob and one
+			// in the group.
+			for name, tr := range map[string]trips{"token not cached": cold, "token cached": warm, "reconnect": reconnect, "new device": fresh} {
+				if tr.unread != 0 {
+					t.Errorf("first UNREAD after a login (%s): %v round trips, want 0", name, tr.unread)
+				}
+				if want := map[uint64]uint32{bob: 1, g: 1}; !maps.Equal(tr.unreads, want) {
+					t.Errorf("first UNREAD after a login (%s): %v, want %v", name, tr.unreads, want)
+				}
+			}
 			// The first login (token not verified yet) does not look for
 			// a remembered device; the one with the token cached misses.
 			for result, want := range map[string]float64{"hit": 1, "miss": 1} {
@@ -105,8 +117,12 @@ func TestLoginRoundTrips(t *testing.T) {
 	}
 }
 
-// trips are the round trips of one login and of its first UNREAD.
-type trips struct{ login, unread float64 }
+// trips are the round trips of one login and of its first UNREAD, and
+// that UNREAD's answer: conversation id to count.
+type trips struct {
+	login, unread float64
+	unreads       map[uint64]uint32
+}
 
 // loginTrips logs the device in on s, sends UNREAD once the session is
 // set up, and returns the round trips of each; the session is closed.
@@ -128,23 +144,29 @@ func loginTripsAs(t *testing.T, s *server, reg *prometheus.Registry, uid uint64,
 		t.Fatalf("login of device %d answered device %d", sn, got)
 	}
 	// Frames are served once setup is done: the UNREAD answer comes after.
-	login := roundTripUnread(t, c, func() float64 { return count(metrics.OpLogin) }) - login0
-	return trips{login: login, unread: count(metrics.OpUnread) - unread0}
+	var dl *xsync.UnreadDL
+	login := roundTripUnread(t, c, func() float64 { return count(metrics.OpLogin) }, &dl) - login0
+	unreads := map[uint64]uint32{}
+	for _, u := range dl.Unread {
+		unreads[u.Xid.GetUid()] = u.N
+	}
+	return trips{login: login, unread: count(metrics.OpUnread) - unread0, unreads: unreads}
 }
 
 // roundTripUnread sends UNREAD, reads what is set before its answer with
 // read, and waits for the answer.
-func roundTripUnread(t *testing.T, c *client.Conn, read func() float64) float64 {
+func roundTripUnread(t *testing.T, c *client.Conn, read func() float64, answer **xsync.UnreadDL) float64 {
 	t.Helper()
 	if err := c.Send(ctx(t), xsync.Frame_UNREAD, &xsync.UnreadUL{}); err != nil {
 		t.Fatal(err)
 	}
 	for {
-		cmd, _, err := c.Recv(ctx(t))
+		cmd, msg, err := c.Recv(ctx(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if cmd == xsync.Frame_UNREAD {
+			*answer = msg.(*xsync.UnreadDL)
 			return read()
 		}
 	}
@@ -242,4 +264,34 @@ func TestLoginTokenReadWithState(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFirstUnreadAfterNews checks that the first UNREAD after a login
+// is read from the store once anything reached the session: the counts
+// the login read are out of date.
+func TestFirstUnreadAfterNews(t *testing.T) {
+	eachStore(t, func(t *testing.T, open opener) {
+		s := start(t, open(t), gateway.Config{})
+		alice, atok := s.user("alice")
+		bob, btok := s.user("bob")
+		b := s.device(bob, btok, "bob", false)
+		b.send(t, alice, text(xsync.MessageBody_CHAT, "one"))
+		c, _ := s.login(alice, 0, atok, "alice")
+		defer c.Close()
+		b.send(t, alice, text(xsync.MessageBody_CHAT, "two"))
+		for {
+			cmd, msg, err := c.Recv(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := msg.(*xsync.Notice); ok && cmd == xsync.Frame_NOTICE {
+				break // of "two": alice has not pulled "one"
+			}
+		}
+		var dl *xsync.UnreadDL
+		roundTripUnread(t, c, func() float64 { return 0 }, &dl)
+		if len(dl.Unread) != 1 || dl.Unread[0].Xid.GetUid() != bob || dl.Unread[0].N != 2 {
+			t.Errorf("UNREAD after a message came: %v, want 2 from bob", dl.Unread)
+		}
+	})
 }

@@ -18,6 +18,7 @@ var errRateLimited = errors.New("gateway: send rate exceeded")
 // with a SyncDL: client_mid with server_mid and server_time once it is
 // stored, or client_mid with a refusal.
 func (s *session) sendMeta(ctx context.Context, meta *xsync.Meta) {
+	s.news.Add(1)
 	ack := &xsync.SyncDL{ClientMid: meta.Id, Xid: meta.To}
 	if err := s.takeMeta(ctx, meta, ack); err != nil {
 		ack.Status = s.statusOf(err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,6 +45,13 @@ type session struct {
 	device       imgate.Device
 
 	state *imgate.LoginState // read by login for setup, which drops it
+
+	// news counts the events the hub handed the session and the metas its
+	// client sent: while it is 0, the unread counts the login read are
+	// the user's, and the first UNREAD is answered from them
+	// (loginUnreads, set by setup) instead of the store.
+	news         atomic.Int64
+	loginUnreads []imgate.Unread
 
 	// ctx ends when the session stops; work the session starts on its
 	// own (notice fetches) runs under it.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/imgate/imgate"
 	"github.com/imgate/imgate/delivery"
@@ -278,10 +279,14 @@ func (s *session) statusOf(err error) *xsync.Status {
 func (s *session) unread(ctx context.Context) {
 	ctx = metrics.WithStoreOp(ctx, metrics.OpUnread)
 	s.saveNoticeCursor(ctx)
-	us, err := s.srv.store.Unreads(ctx, s.app, s.user)
-	if err != nil {
-		s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: s.statusOf(err)})
-		return
+	us, fromLogin := s.takeLoginUnreads()
+	if !fromLogin {
+		var err error
+		us, err = s.srv.store.Unreads(ctx, s.app, s.user)
+		if err != nil {
+			s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: s.statusOf(err)})
+			return
+		}
 	}
 	out := make([]*xsync.ConversationUnread, len(us))
 	for i, u := range us {
@@ -291,4 +296,38 @@ func (s *session) unread(ctx context.Context) {
 		}
 	}
 	s.send(xsync.Frame_UNREAD, &xsync.UnreadDL{Status: ok(), Unread: out})
+}
+
+// loginUnreadsFor bounds how long after its login a session answers
+// UNREAD from the counts the login read (MaxIM's SDKs send it at once).
+const loginUnreadsFor = 10 * time.Second
+
+// takeLoginUnreads returns the unread counts the login read, once, if
+// nothing has reached the session or come from its client since (a
+// message, a read receipt, a deletion: nothing that changes them) and
+// the login is recent; the first UNREAD then costs no store read. The
+// counts are then as recent as a store read just before an event still
+// on its way, which the event's push brings up to date as it would
+// after the read.
+func (s *session) takeLoginUnreads() ([]imgate.Unread, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	us := s.loginUnreads
+	s.loginUnreads = nil
+	if us == nil || s.news.Load() != 0 || s.srv.now().Sub(s.since) > loginUnreadsFor {
+		return nil, false
+	}
+	return us, true
+}
+
+// unreadsOf are the conversations of convs (newest message first, as
+// LoginState has them) with unread messages, as Store.Unreads lists them.
+func unreadsOf(convs []imgate.ConvState) []imgate.Unread {
+	us := make([]imgate.Unread, 0, len(convs))
+	for _, c := range convs {
+		if c.Unread > 0 {
+			us = append(us, imgate.Unread{Conv: c.Conv, Count: c.Unread, LastID: c.LastID})
+		}
+	}
+	return us
 }

@@ -427,6 +427,7 @@ func (s *session) unsure(conv imgate.Conv) {
 func (h *Hub) deliverHides(e *delivery.Event) {
 	for _, u := range e.Users {
 		for _, s := range h.sessions(e.App, u) {
+			s.news.Add(1)
 			s.unsure(e.ConvFor(s.user))
 		}
 	}

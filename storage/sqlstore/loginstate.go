@@ -90,7 +90,7 @@ func (s *Store) loginStateQuery(convs bool) string {
 	}
 	convsJSON := "'[]'"
 	if convs {
-		convsJSON = "COALESCE((SELECT " + agg + "(" + arr + "(x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id))" +
+		convsJSON = "COALESCE((SELECT " + agg + "(" + arr + "(x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id, x.unread))" +
 			" FROM (" + convStatesQuery("") + ") x), '[]')"
 	}
 	return "SELECT u.status, u.password_hash, " + strings.Join(dev, ", ") + "," +
@@ -124,7 +124,7 @@ func (r loginRow) state(appID string, userID int64) (imgate.LoginState, error) {
 		return imgate.LoginState{}, fmt.Errorf("groups: %w", err)
 	}
 	slices.Sort(st.Groups)
-	var convs [][7]int64
+	var convs [][8]int64
 	if err := json.Unmarshal([]byte(r.Convs), &convs); err != nil {
 		return imgate.LoginState{}, fmt.Errorf("conversations: %w", err)
 	}
@@ -133,7 +133,7 @@ func (r loginRow) state(appID string, userID int64) (imgate.LoginState, error) {
 		k := convKey{app: appID, kind: imgate.ConvKind(c[0]), a: c[1], b: c[2]}
 		st.Convs[i] = imgate.ConvState{
 			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(userID)},
-			LastSeq: c[3], LastID: c[4], ReadSeq: c[5], ReadID: c[6],
+			LastSeq: c[3], LastID: c[4], ReadSeq: c[5], ReadID: c[6], Unread: c[7],
 		}
 	}
 	// Newest message first, as Conversations.

@@ -196,13 +196,6 @@ type convStateRow struct {
 	Unread  int64 `db:"unread"`
 }
 
-// convState is a ConvState with the count of unread messages after the
-// read position.
-type convState struct {
-	imgate.ConvState
-	unread int64
-}
-
 // unreadCount is the count of messages after the user's read position r
 // in the conversation c that count as unread (no OPER message does): the
 // running count n of the latest message less that of the message rm at
@@ -220,7 +213,7 @@ func (s *Store) Unreads(ctx context.Context, appID string, user int64) ([]imgate
 	}
 	out := make([]imgate.Unread, len(states))
 	for i, c := range states {
-		out[i] = imgate.Unread{Conv: c.Conv, Count: c.unread, LastID: c.LastID}
+		out[i] = imgate.Unread{Conv: c.Conv, Count: c.Unread, LastID: c.LastID}
 	}
 	return out, nil
 }
@@ -233,11 +226,7 @@ func (s *Store) Conversations(ctx context.Context, appID string, user int64) ([]
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: conversations of user %d: %w", user, err)
 	}
-	out := make([]imgate.ConvState, len(states))
-	for i, c := range states {
-		out[i] = c.ConvState
-	}
-	return out, nil
+	return states, nil
 }
 
 // convStatesQuery selects the rows of convStateRow, in no order; its
@@ -278,19 +267,19 @@ func convStatesArgs(appID string, user int64) []any {
 // of the groups the user is a member of. and is "" or a further condition
 // on the conversation c, the user's read position r and the message rm
 // at it.
-func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]convState, error) {
+func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]imgate.ConvState, error) {
 	var rows []convStateRow
 	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(convStatesQuery(and)+" ORDER BY m.id DESC"), convStatesArgs(appID, user)...)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]convState, 0, len(rows))
+	out := make([]imgate.ConvState, 0, len(rows))
 	for _, r := range rows {
 		k := convKey{app: appID, kind: imgate.ConvKind(r.Kind), a: r.A, b: r.B}
-		out = append(out, convState{ConvState: imgate.ConvState{
+		out = append(out, imgate.ConvState{
 			Conv:    imgate.Conv{Kind: k.kind, Peer: k.peer(user)},
-			LastSeq: r.LastSeq, LastID: r.LastID, ReadSeq: r.ReadSeq, ReadID: r.ReadID,
-		}, unread: r.Unread})
+			LastSeq: r.LastSeq, LastID: r.LastID, ReadSeq: r.ReadSeq, ReadID: r.ReadID, Unread: r.Unread,
+		})
 	}
 	return out, nil
 }

@@ -243,9 +243,9 @@ func testConversations(t *testing.T, st imgate.Store, ms imgate.MessageStore) {
 	want := []imgate.ConvState{
 		{Conv: imgate.Conv{Kind: imgate.ConvChat, Peer: me}, LastSeq: 1, LastID: self[0].ID, ReadSeq: 1, ReadID: self[0].ID},
 		{Conv: imgate.Conv{Kind: imgate.ConvChat, Peer: d}, LastSeq: 1, LastID: fromD[0].ID, ReadSeq: 1, ReadID: fromD[0].ID},
-		{Conv: imgate.Conv{Kind: imgate.ConvGroup, Peer: g}, LastSeq: 3, LastID: inG[2].ID, ReadSeq: 2, ReadID: inG[1].ID},
+		{Conv: imgate.Conv{Kind: imgate.ConvGroup, Peer: g}, LastSeq: 3, LastID: inG[2].ID, ReadSeq: 2, ReadID: inG[1].ID, Unread: 1},
 		{Conv: imgate.Conv{Kind: imgate.ConvChat, Peer: c}, LastSeq: 3, LastID: mine[2].ID, ReadSeq: 3, ReadID: mine[2].ID},
-		{Conv: imgate.Conv{Kind: imgate.ConvChat, Peer: b}, LastSeq: 2, LastID: fromB[1].ID, ReadSeq: 0},
+		{Conv: imgate.Conv{Kind: imgate.ConvChat, Peer: b}, LastSeq: 2, LastID: fromB[1].ID, ReadSeq: 0, Unread: 2},
 	}
 	if diffs := diff(want, got); diffs != "" {
 		t.Errorf("Conversations mismatch (-want +got):\n%s", diffs)
@@ -495,7 +495,7 @@ func testJoinHiddenHistory(t *testing.T, st imgate.Store, ms imgate.MessageStore
 	wantView(t, "messages after joining", ms, b, inG, []string{"after1", "after2"}, []string{"after1", "after2"})
 	wantUnread(t, "messages after joining", ms, b, inG, 2)
 	states, err := ms.Conversations(t.Context(), "app", b)
-	want := []imgate.ConvState{{Conv: inG, LastSeq: 7, LastID: last[1].ID, ReadSeq: 5, ReadID: before[4].ID}}
+	want := []imgate.ConvState{{Conv: inG, LastSeq: 7, LastID: last[1].ID, ReadSeq: 5, ReadID: before[4].ID, Unread: 2}}
 	if err != nil || diff(want, states) != "" {
 		t.Errorf("Conversations of a new member = %+v, %v; want %+v", states, err, want)
 	}
