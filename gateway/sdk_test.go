@@ -508,8 +508,13 @@ func sdkSession(t *testing.T, s *server, dial func(*testing.T, string) *sdkLink)
 	// Bob goes away; what is sent meanwhile waits for him.
 	b.ws.Close(websocket.StatusNormalClosure, "bye")
 	eventually(t, "bob offline", func() bool { return !s.online(bob) })
+	// Alice's second device gets her messages once the hub has handed
+	// them out: only then has bob missed them (one still on its way when
+	// he logs in is his by push).
+	a2 := dial(t, srv.webim).login(alice, 999999999+18, atok, jsonNum(alice)+"_4321")
 	a.say(bob, xsync.MessageBody_CHAT, "missed 1")
 	a.say(gid, xsync.MessageBody_GROUPCHAT, "missed 2")
+	a2.receive("missed 1", "missed 2")
 
 	sn := b.sn
 	b = dial(t, srv.webim).login(bob, sn, btok, jsonNum(bob)+"_5678")
