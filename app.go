@@ -39,6 +39,7 @@ type App struct {
 	Name      string
 	Status    AppStatus
 	Limits    AppLimits
+	Webhook   Webhook
 	CreatedAt time.Time
 }
 

@@ -26,6 +26,7 @@ type Store interface {
 	GroupStore
 	NoticeStore
 	MessageStore
+	OutboxStore
 
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error

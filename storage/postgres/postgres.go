@@ -112,7 +112,8 @@ func dialect() sqlstore.Dialect {
 	return sqlstore.Dialect{
 		NextID: nextID, NextIDs: nextIDs, Translate: translate, Retry: retryable,
 		ForUpdate: " FOR UPDATE", ForNoKeyUpdate: " FOR NO KEY UPDATE",
-		JSONAgg: "json_agg", JSONArray: "json_build_array",
+		SkipLocked: " FOR UPDATE SKIP LOCKED",
+		JSONAgg:    "json_agg", JSONArray: "json_build_array",
 	}
 }
 

@@ -77,7 +77,10 @@ func (s *Store) AppendMessages(ctx context.Context, msgs []imgate.Message) ([]im
 	var a *appender
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		a = &appender{ctx: ctx, tx: tx, d: s.d, msgs: msgs, keys: keys}
-		return a.run()
+		if err := a.run(); err != nil {
+			return err
+		}
+		return s.writeEvents(ctx, tx, messageEvents(a.out, a.dup, a.keys))
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: append %d messages: %w", len(msgs), err)

@@ -50,6 +50,10 @@ type Dialect struct {
 	// run again from the start: the database aborted it to break a
 	// deadlock, or as a serialization failure. nil: never.
 	Retry func(err error) bool
+	// SkipLocked ends a SELECT of rows to lock that concurrent claimers
+	// skip rather than wait for: " FOR UPDATE SKIP LOCKED" on
+	// PostgreSQL, "" where writers are serialised anyway.
+	SkipLocked string
 }
 
 // writeAttempts bounds the runs of one write transaction that Retry lets
@@ -61,8 +65,9 @@ const (
 
 // Store implements imgate.Store over a writer and a reader handle.
 type Store struct {
-	w, r *sqlx.DB
-	d    Dialect
+	w, r  *sqlx.DB
+	d     Dialect
+	hooks *hookCache
 }
 
 var _ imgate.Store = (*Store)(nil)
@@ -90,7 +95,7 @@ func New(w, r *sqlx.DB, d Dialect) *Store {
 			return ids, nil
 		}
 	}
-	return &Store{w: w, r: r, d: d}
+	return &Store{w: w, r: r, d: d, hooks: &hookCache{hooks: map[string]cachedHook{}}}
 }
 
 // Ping checks that both handles answer.

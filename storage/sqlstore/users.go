@@ -37,7 +37,10 @@ func (s *Store) CreateUser(ctx context.Context, u imgate.User) (imgate.User, err
 			return err
 		}
 		out, err = getUser(ctx, tx, u.AppID, id, "")
-		return err
+		if err != nil {
+			return err
+		}
+		return s.writeEvents(ctx, tx, []pendingEvent{userEvent(u.AppID, imgate.EventUserCreated, id, u.Username)})
 	})
 	if err != nil {
 		return imgate.User{}, fmt.Errorf("sqlstore: create user %q: %w", u.Username, err)
@@ -177,7 +180,10 @@ func (s *Store) DeleteUser(ctx context.Context, appID string, id int64) error {
 			return errUserNotFound(appID, id)
 		}
 		_, err = tx.ExecContext(ctx, tx.Rebind("DELETE FROM tokens WHERE app_id = ? AND user_id = ?"), appID, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.writeEvents(ctx, tx, []pendingEvent{userEvent(appID, imgate.EventUserDeleted, id, "")})
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: delete user %d: %w", id, err)

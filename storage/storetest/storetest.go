@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("OperUnreads", s.testOperUnreads)
 	t.Run("MessageViews", s.testMessageViews)
 	t.Run("MessageConcurrency", s.testMessageConcurrency)
+	t.Run("Outbox", s.testOutbox)
 }
 
 // suite runs each case on a fresh store of its own.
