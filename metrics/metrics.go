@@ -111,6 +111,7 @@ type Metrics struct {
 	passwords     [nPasswordResults]prometheus.Counter
 	connRefusals  prometheus.Counter
 	files         fileCounters
+	webhooks      webhookCounters
 
 	roundTrips map[string]prometheus.Counter // by store operation
 	logins     prometheus.Counter
@@ -219,6 +220,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.passwords = newPasswordCounters(m)
 	m.connRefusals = newConnRefusals(m)
 	m.files = newFileCounters(m)
+	m.webhooks = newWebhookCounters(m)
 	m.register(fanout, deliveries, accepted, closes, m.StoreCommit, m.StoreBatch, m.storeErrors, m.BusLag,
 		m.QueueTime, m.WriteBatch, m.Connections, m.Devices, m.httpRequests, m.httpDuration, m.cacheLookups, buildInfo,
 		roundTrips, m.logins)

@@ -22,6 +22,7 @@ func (e env) admin(ctx context.Context, cmd string, args []string) error {
 	name := fs.String("name", "", "app create: the app's name")
 	app := fs.String("app", "", "token create, token import: the app id")
 	status := fs.String("status", "", "app status: normal, frozen or banned")
+	hook := e.webhookFlags(fs)
 	var limits imgate.AppLimits
 	fs.IntVar(&limits.GroupCapacity, "group-capacity", 0, fmt.Sprintf("app create: members of one group (default %d)", imgate.DefaultGroupCapacity))
 	fs.IntVar(&limits.GroupsPerApp, "groups-per-app", 0, fmt.Sprintf("app create: groups of the app (default %d)", imgate.DefaultGroupsPerApp))
@@ -40,7 +41,9 @@ func (e env) admin(ctx context.Context, cmd string, args []string) error {
 		case "app create":
 			return a.createApp(ctx, imgate.App{ID: *id, Name: *name, Limits: limits}, *secret)
 		case "app list":
-			return a.listApps(ctx)
+			return a.listApps(ctx, hook.parkAfter)
+		case "app update":
+			return a.updateApp(ctx, *id, fs, hook)
 		case "app status":
 			return a.setAppStatus(ctx, *id, *status)
 		case "token create":
@@ -127,10 +130,18 @@ func newApp(ctx context.Context, store imgate.Store, app imgate.App, tokens func
 	return credentials{AppID: app.ID, AccessToken: raw}, nil
 }
 
-func (a adminCmd) listApps(ctx context.Context) error {
+func (a adminCmd) listApps(ctx context.Context, parkAfter int) error {
 	apps, err := a.store.Apps(ctx)
 	if err != nil {
 		return err
+	}
+	outbox, err := a.store.OutboxStats(ctx, parkAfter)
+	if err != nil {
+		return err
+	}
+	waiting := make(map[string]imgate.OutboxStats, len(outbox))
+	for _, s := range outbox {
+		waiting[s.AppID] = s
 	}
 	for _, app := range apps {
 		l := app.Limits.WithDefaults()
@@ -144,8 +155,10 @@ func (a adminCmd) listApps(ctx context.Context) error {
 			GroupsOwned   int    `json:"groups_owned"`
 			GroupsJoined  int    `json:"groups_joined"`
 			KickLimit     int    `json:"kick_limit"`
+			webhookLine
 		}{app.ID, app.Name, int(app.Status), app.CreatedAt.UnixMilli(),
-			l.GroupCapacity, l.GroupsPerApp, l.GroupsOwnedPerUser, l.GroupsJoinedPerUser, l.KicksBeforeBar}
+			l.GroupCapacity, l.GroupsPerApp, l.GroupsOwnedPerUser, l.GroupsJoinedPerUser, l.KicksBeforeBar,
+			newWebhookLine(app.Webhook, waiting[app.ID])}
 		if err := printJSON(a.stdout, line); err != nil {
 			return err
 		}

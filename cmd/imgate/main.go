@@ -5,6 +5,7 @@
 //	imgate app create [--id ID] --name NAME
 //	imgate app list
 //	imgate app status --id ID --status normal|frozen|banned
+//	imgate app update --id ID [--webhook-url URL] [--webhook-secret S] [--callback-signature S] [--webhook-events LIST]
 //	imgate token create --app ID     a new admin token
 //	imgate token import --app ID TOKEN
 //	imgate token revoke TOKEN
@@ -44,6 +45,8 @@ commands:
   app create      create an app: [--id ID] --name NAME
   app list        list apps, one JSON line each
   app status      set an app's status (--id, --status normal|frozen|banned)
+  app update      set an app's webhook (--id, --webhook-url, --webhook-secret,
+                  --callback-signature, --webhook-events); flags not given are kept
   token create    create an admin token: --app ID
   token import    accept an existing token string as an admin token: --app ID TOKEN
   token revoke    revoke a token: TOKEN

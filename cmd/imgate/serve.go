@@ -22,6 +22,7 @@ import (
 	"github.com/imgate/imgate/delivery"
 	"github.com/imgate/imgate/gateway"
 	"github.com/imgate/imgate/metrics"
+	"github.com/imgate/imgate/webhook"
 )
 
 // serveConfig is everything serve reads from flags and the environment.
@@ -47,6 +48,7 @@ type serveConfig struct {
 	delivery     delivery.Config
 	redis        redisConfig
 	files        filesConfig
+	webhooks     webhook.Config
 	dataDir      string
 }
 
@@ -109,6 +111,7 @@ func (e env) serve(ctx context.Context, args []string) error {
 	fs.durationVar(&rc.presenceTTL, "presence-ttl", "IMGATE_PRESENCE_TTL", 90*time.Second, "how long a dead node's devices still show online, and a node remembers a device that left for its reconnect")
 	fs.durationVar(&rc.probe, "bus-probe-interval", "IMGATE_BUS_PROBE_INTERVAL", 2*time.Second, "how often the bus checks its subscriptions through Redis")
 	e.filesFlags(fs, &c.files)
+	webhookServeFlags(fs, &c.webhooks)
 	var frame, queue, window int
 	fs.intVar(&frame, "max-frame-bytes", "IMGATE_MAX_FRAME_BYTES", 64<<10, "largest frame a client may send")
 	fs.intVar(&queue, "session-queue-bytes", "IMGATE_SESSION_QUEUE_BYTES", 1<<20, "unsent data after which a slow session is closed")
@@ -256,6 +259,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	g.Go(func() error { return sweepFiles(ctx, fileService, c.files.orphans, logger) })
 	g.Go(func() error { return hub.Run(ctx, logger) })
 	g.Go(func() error { return gw.WatchTokens(ctx, c.tokenCheck) })
+	g.Go(func() error { return webhook.New(c.webhooks, store, logger, m).Run(ctx) })
 	g.Go(func() error {
 		<-ctx.Done()
 		defer close(drained)
