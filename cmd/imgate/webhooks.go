@@ -115,6 +115,7 @@ func newWebhookLine(w imgate.Webhook, s imgate.OutboxStats) webhookLine {
 // webhookServeFlags are serve's dispatcher settings.
 func webhookServeFlags(fs *flagSet, c *webhook.Config) {
 	fs.durationVar(&c.Timeout, "webhook-timeout", "IMGATE_WEBHOOK_TIMEOUT", 10*time.Second, "how long one webhook call may take")
+	fs.durationVar(&c.Lease, "webhook-lease", "IMGATE_WEBHOOK_LEASE", 0, "how long an event a node claimed is that node's; a node killed mid-call leaves its events to the others (or to itself, restarted) after it; 0: --webhook-timeout plus 20s")
 	fs.intVar(&c.PerApp, "webhook-per-app", "IMGATE_WEBHOOK_PER_APP", 4, "webhook calls of one app in flight at once, per node")
 	fs.intVar(&c.InFlight, "webhook-concurrency", "IMGATE_WEBHOOK_CONCURRENCY", 64, "webhook calls in flight at once, per node")
 	fs.durationVar(&c.MinBackOff, "webhook-backoff", "IMGATE_WEBHOOK_BACKOFF", time.Second, "pause before a failed event's first retry; doubles with each failure, with jitter")
