@@ -80,7 +80,7 @@ func (s *Store) AppendMessages(ctx context.Context, msgs []imgate.Message) ([]im
 		if err := a.run(); err != nil {
 			return err
 		}
-		return s.writeEvents(ctx, tx, messageEvents(a.out, a.dup, a.keys))
+		return s.writeMessageEvents(ctx, tx, a.out, a.dup, a.keys)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("sqlstore: append %d messages: %w", len(msgs), err)

@@ -30,17 +30,18 @@ type cachedHook struct {
 	until time.Time
 }
 
-// hooksOf returns the webhooks of apps, reading those not cached (or
-// expired) in tx, in one statement.
-func (c *hookCache) hooksOf(ctx context.Context, tx *sqlx.Tx, apps []string) (map[string]imgate.Webhook, error) {
+// hooksOf returns the webhooks of apps, in their order, reading those
+// not cached (or expired) in tx, in one statement. apps holds no
+// duplicates.
+func (c *hookCache) hooksOf(ctx context.Context, tx *sqlx.Tx, apps []string) ([]imgate.Webhook, error) {
 	now := time.Now()
-	out := make(map[string]imgate.Webhook, len(apps))
+	out := make([]imgate.Webhook, len(apps))
 	var miss []string
 	c.mu.Lock()
-	for _, app := range apps {
+	for i, app := range apps {
 		if h, ok := c.hooks[app]; ok && now.Before(h.until) {
-			out[app] = h.w
-		} else if !slices.Contains(miss, app) {
+			out[i] = h.w
+		} else {
 			miss = append(miss, app)
 		}
 	}
@@ -57,8 +58,9 @@ func (c *hookCache) hooksOf(ctx context.Context, tx *sqlx.Tx, apps []string) (ma
 		return nil, fmt.Errorf("webhooks of apps: %w", err)
 	}
 	for _, r := range rows {
-		out[r.ID] = r.app().Webhook
-		c.put(r.ID, out[r.ID], now)
+		w := r.app().Webhook
+		out[slices.Index(apps, r.ID)] = w
+		c.put(r.ID, w, now)
 	}
 	return out, nil
 }
@@ -85,13 +87,12 @@ type pendingEvent struct {
 }
 
 // writeEvents writes the events of apps whose webhook sends their type
-// to the outbox in tx, in one statement. It costs nothing when no app
-// of the events has a webhook (once the cache holds their apps).
+// to the outbox in tx, in one statement.
 func (s *Store) writeEvents(ctx context.Context, tx *sqlx.Tx, events []pendingEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
-	apps := make([]string, 0, 1)
+	var apps []string
 	for _, e := range events {
 		if !slices.Contains(apps, e.app) {
 			apps = append(apps, e.app)
@@ -105,7 +106,7 @@ func (s *Store) writeEvents(ctx context.Context, tx *sqlx.Tx, events []pendingEv
 	var q strings.Builder
 	var args []any
 	for _, e := range events {
-		if !hooks[e.app].Sends(e.typ) {
+		if !hooks[slices.Index(apps, e.app)].Sends(e.typ) {
 			continue
 		}
 		data, err := json.Marshal(e.data)
@@ -128,8 +129,25 @@ func (s *Store) writeEvents(ctx context.Context, tx *sqlx.Tx, events []pendingEv
 	return nil
 }
 
-// messageEvents are the events of a batch's new messages: a message, or
-// a stored operation on one (recall, edit).
+// writeMessageEvents writes the events of a batch's new messages (a
+// message, or a stored operation on one: recall, edit). A batch whose
+// apps have no webhook (the cache holding them) costs no statement and
+// builds no event.
+func (s *Store) writeMessageEvents(ctx context.Context, tx *sqlx.Tx, out []imgate.Message, dup []bool, keys []convKey) error {
+	apps := make([]string, 0, 1)
+	for _, m := range out {
+		if !slices.Contains(apps, m.AppID) {
+			apps = append(apps, m.AppID)
+		}
+	}
+	hooks, err := s.hooks.hooksOf(ctx, tx, apps)
+	if err != nil || !slices.ContainsFunc(hooks, func(w imgate.Webhook) bool { return w.URL != "" }) {
+		return err
+	}
+	return s.writeEvents(ctx, tx, messageEvents(out, dup, keys))
+}
+
+// messageEvents are the events of a batch's new messages.
 func messageEvents(out []imgate.Message, dup []bool, keys []convKey) []pendingEvent {
 	var events []pendingEvent
 	for i, m := range out {
