@@ -92,6 +92,10 @@ type EventClaim struct {
 	// claim returns them before Now+Lease unless they are released.
 	Lease time.Duration
 	Limit int
+	// SkipApps are apps whose events the claim leaves alone: the
+	// claimer has as many calls of theirs in flight as it allows, and
+	// their events must not crowd out other apps'.
+	SkipApps []string
 }
 
 // OutboxStats counts an app's events waiting in the outbox.

@@ -137,17 +137,23 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// claim claims as many events as calls may start and starts them,
-// releasing those of apps at their PerApp bound. It returns the number
-// claimed.
+// claim claims as many events as calls may start, of apps below their
+// PerApp bound, and starts them, releasing those over the bound (an app
+// with many conversations fills a claim). It returns the number started.
 func (d *Dispatcher) claim(ctx context.Context, wg *sync.WaitGroup) (int, error) {
 	d.mu.Lock()
 	free := d.cfg.InFlight - d.flying
+	var full []string
+	for app, n := range d.byApp {
+		if n >= d.cfg.PerApp {
+			full = append(full, app)
+		}
+	}
 	d.mu.Unlock()
 	if free <= 0 {
 		return 0, nil
 	}
-	events, err := d.store.ClaimEvents(ctx, imgate.EventClaim{Now: d.cfg.Now(), Lease: d.cfg.Lease, Limit: free})
+	events, err := d.store.ClaimEvents(ctx, imgate.EventClaim{Now: d.cfg.Now(), Lease: d.cfg.Lease, Limit: free, SkipApps: full})
 	if err != nil {
 		return 0, err
 	}

@@ -234,3 +234,30 @@ func TestTwoNodesShareTheOutbox(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyAppStarvesNoOther: an app whose endpoint stalls, with more
+// conversations waiting than a claim takes, holds its own calls only:
+// another app's events are sent meanwhile.
+func TestBusyAppStarvesNoOther(t *testing.T) {
+	s := openStore(t, pgtest.DSN(t))
+	stall := make(chan struct{})
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		select {
+		case <-stall:
+		case <-r.Context().Done():
+		}
+	}))
+	defer busy.Close()
+	defer close(stall)
+	calm := newReceiver()
+	srv := httptest.NewServer(calm)
+	defer srv.Close()
+	busyUsers := app(t, s, "busy", busy.URL, 21)
+	calmUsers := app(t, s, "calm", srv.URL, 3)
+	sendRounds(t, s, "busy", busyUsers, 1) // older: first in every claim
+	sendRounds(t, s, "calm", calmUsers, 2)
+	run(t, s, webhook.Config{PerApp: 1, InFlight: 4, Poll: 5 * time.Millisecond})
+	calm.waitAll(t, len(calmUsers)-1, 2, 10*time.Second)
+	calm.checkOrder(t, len(calmUsers)-1, 2)
+}

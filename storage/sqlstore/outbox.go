@@ -232,15 +232,24 @@ type eventRow struct {
 // lease and skips it.
 func (s *Store) ClaimEvents(ctx context.Context, c imgate.EventClaim) ([]imgate.Event, error) {
 	now := c.Now.UnixMilli()
+	skip := ""
+	args := []any{now + c.Lease.Milliseconds(), now, now}
+	if len(c.SkipApps) > 0 {
+		skip = " AND o.app_id NOT IN (?" + strings.Repeat(", ?", len(c.SkipApps)-1) + ")"
+		for _, app := range c.SkipApps {
+			args = append(args, app)
+		}
+	}
+	args = append(args, c.Limit)
 	var rows []eventRow
 	err := s.write(ctx, func(tx *sqlx.Tx) error {
 		rows = rows[:0]
 		return tx.SelectContext(ctx, &rows, tx.Rebind("UPDATE webhook_outbox SET lease_until = ? WHERE id IN ("+
-			"SELECT o.id FROM webhook_outbox o WHERE o.next_at <= ? AND o.lease_until <= ?"+
+			"SELECT o.id FROM webhook_outbox o WHERE o.next_at <= ? AND o.lease_until <= ?"+skip+
 			" AND NOT EXISTS (SELECT 1 FROM webhook_outbox p WHERE p.app_id = o.app_id AND p.ordering = o.ordering AND p.id < o.id)"+
 			" ORDER BY o.id LIMIT ?"+s.d.SkipLocked+")"+
 			" RETURNING id, app_id, event_type, ordering, data, created_at, attempts"),
-			now+c.Lease.Milliseconds(), now, now, c.Limit)
+			args...)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim events: %w", err)

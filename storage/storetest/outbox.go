@@ -15,6 +15,21 @@ func (s suite) testOutbox(t *testing.T) {
 	s.run(t, "events of a webhook's apps only", testOutboxWrites)
 	s.run(t, "claims keep each key's order", testOutboxClaims)
 	s.run(t, "retry, park and wake", testOutboxRetry)
+	s.run(t, "claims skip apps", testOutboxSkipApps)
+}
+
+func testOutboxSkipApps(t *testing.T, st imgate.Store) {
+	hooked(t, st, "busy")
+	hooked(t, st, "calm")
+	mustUser(t, st, newUser("busy", "a"))
+	mustUser(t, st, newUser("calm", "b"))
+	got, err := st.ClaimEvents(t.Context(), imgate.EventClaim{Now: time.Now(), Lease: time.Minute, Limit: 10, SkipApps: []string{"busy"}})
+	if err != nil {
+		t.Fatalf("ClaimEvents = %v", err)
+	}
+	if len(got) != 1 || got[0].AppID != "calm" {
+		t.Errorf("claim skipping busy = %+v, want calm's one event", got)
+	}
 }
 
 // hooked creates an app whose webhook sends every event type.
