@@ -66,6 +66,12 @@ type Config struct {
 	// postgres on this machine at each phase's start and end, which is
 	// otherwise done when there are such processes.
 	NoPostgresCPU bool
+	// Faults says that the run is meant to meet failures (a node killed
+	// or paused, the store or Redis down): refused and unanswered sends
+	// and devices the server dropped are counted, by code and reason,
+	// but fail the run only when a device could not come back; lost,
+	// duplicated, reordered and unexpected deliveries still fail it.
+	Faults bool
 	// Progress receives progress bars; nil shows none.
 	Progress io.Writer
 }

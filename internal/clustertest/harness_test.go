@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -142,6 +143,9 @@ type cluster struct {
 	admin  string
 	nodes  []*node
 	extras []string
+	// logDir, when set, holds the nodes' logs (at level info) rather
+	// than memory.
+	logDir string
 }
 
 // newCluster creates the app on a fresh database and starts n nodes with
@@ -202,24 +206,46 @@ func (c *cluster) createApp() {
 func (c *cluster) start(name string) *node {
 	c.t.Helper()
 	port, mport := freePort(c.t), freePort(c.t)
+	level := "debug"
+	if c.logDir != "" {
+		level = "info"
+	}
 	args := append([]string{"serve", "--listen", "127.0.0.1:" + strconv.Itoa(port),
 		"--metrics-listen", "127.0.0.1:" + strconv.Itoa(mport),
-		"--node", name, "--password-cost", "4", "--log-level", "debug", "--send-rate", "100000", "--user-send-rate", "0", "--max-conns-per-ip", "0", "--shutdown-timeout", "3s"}, c.redis...)
+		"--node", name, "--password-cost", "4", "--log-level", level, "--send-rate", "100000", "--user-send-rate", "0", "--max-conns-per-ip", "0", "--shutdown-timeout", "3s"}, c.redis...)
 	args = append(append(args, c.store...), c.extras...)
 	n := &node{t: c.t, name: name, args: args, http: "http://127.0.0.1:" + strconv.Itoa(port),
 		metrics: "http://127.0.0.1:" + strconv.Itoa(mport) + "/metrics", logs: &syncBuffer{}}
-	n.cmd = exec.Command(c.bin, args...)
-	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
-	if err := n.cmd.Start(); err != nil {
-		c.t.Fatal(err)
-	}
+	c.run(n)
 	c.t.Cleanup(func() {
 		n.kill()
-		if c.t.Failed() {
+		if c.t.Failed() && c.logDir == "" {
 			c.t.Logf("logs of node %s:\n%s", n.name, lastLines(n.logs.String(), 40))
 		}
 	})
-	eventually(c.t, 20*time.Second, "node "+name+" answers", func() bool {
+	c.nodes = append(c.nodes, n)
+	return n
+}
+
+// run starts the node's process, on the ports it had if it ran before,
+// and waits until it answers. With the cluster's logDir its output goes
+// to NAME.log there (appended), else to memory.
+func (c *cluster) run(n *node) {
+	c.t.Helper()
+	n.cmd = exec.Command(c.bin, n.args...)
+	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
+	if c.logDir != "" {
+		f, err := os.OpenFile(filepath.Join(c.logDir, n.name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		defer f.Close() // the child holds its own descriptor
+		n.cmd.Stdout, n.cmd.Stderr = f, f
+	}
+	if err := n.cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	eventually(c.t, 20*time.Second, "node "+n.name+" answers", func() bool {
 		resp, err := http.Get(n.http + "/healthz")
 		if err != nil {
 			return false
@@ -227,8 +253,6 @@ func (c *cluster) start(name string) *node {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	c.nodes = append(c.nodes, n)
-	return n
 }
 
 // metric is the value of one series on the node's /metrics, written as
@@ -264,8 +288,10 @@ func lastLines(s string, n int) string {
 // kill ends the node at once, as kill -9 does.
 func (n *node) kill() {
 	if n.cmd != nil && n.cmd.Process != nil {
+		n.cmd.Process.Signal(syscall.SIGCONT) // a paused node dies too
 		n.cmd.Process.Kill()
 		n.cmd.Wait()
+		n.cmd = nil
 	}
 }
 

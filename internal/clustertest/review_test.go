@@ -122,7 +122,8 @@ func TestDrainWhileRedisHangs(t *testing.T) {
 
 // ready tells whether the node's /readyz answers 200.
 func ready(n *node) bool {
-	resp, err := http.Get(n.http + "/readyz")
+	hc := http.Client{Timeout: 2 * time.Second} // a paused node never answers
+	resp, err := hc.Get(n.http + "/readyz")
 	if err != nil {
 		return false
 	}
