@@ -9,16 +9,13 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 )
 
 // api calls imgate's REST API with the app's admin token.
 type api struct {
-	// bases are the nodes' http://host:port, no trailing slash; calls
-	// go to each in turn.
-	bases []string
-	next  atomic.Uint64
+	// nodes are where calls go: each node in turn, skipping those down.
+	nodes *nodes
 	app   string
 	token string
 	hc    *http.Client
@@ -40,29 +37,45 @@ func (a *api) call(ctx context.Context, method, path string, asUser uint64, body
 	return err
 }
 
-// callEnv is call, answering the envelope too.
+// callEnv is call, answering the envelope too. A node that refuses the
+// connection is marked down and the call goes to the next one: it never
+// reached the first, so it is not made twice. A call that failed once
+// sent has an unknown fate, and answers its error.
 func (a *api) callEnv(ctx context.Context, method, path string, asUser uint64, body, out any) (*envelope, error) {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return nil, fmt.Errorf("loadtest: encode %s: %w", path, err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, a.bases[(a.next.Add(1)-1)%uint64(len(a.bases))]+path, rd)
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: %s %s: %w", method, path, err)
+	for tries := 1; ; tries++ {
+		node := a.nodes.pick()
+		var rd io.Reader
+		if b != nil {
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, a.nodes.rest[node]+path, rd)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: %s %s: %w", method, path, err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("app_id", a.app)
+		if a.token != "" {
+			req.Header.Set("access-token", a.token)
+		}
+		if asUser != 0 {
+			req.Header.Set("user_id", strconv.FormatUint(asUser, 10))
+		}
+		env, err := a.do(req, out)
+		if err == nil || !refusedConn(err) {
+			return env, err
+		}
+		a.nodes.markDown(node)
+		if tries >= a.nodes.len() {
+			return nil, err
+		}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("app_id", a.app)
-	if a.token != "" {
-		req.Header.Set("access-token", a.token)
-	}
-	if asUser != 0 {
-		req.Header.Set("user_id", strconv.FormatUint(asUser, 10))
-	}
-	return a.do(req, out)
 }
 
 func (a *api) do(req *http.Request, out any) (*envelope, error) {
@@ -101,6 +114,16 @@ type codeError struct {
 
 func (e *codeError) Error() string {
 	return fmt.Sprintf("loadtest: %s: code %d: %s", e.path, e.code, e.msg)
+}
+
+func (e *codeError) refusal() string { return fmt.Sprintf("rest %d", e.code) }
+
+// refusal is a send the server answered with a refusal: a MaxIM code
+// other than 200 through REST, a status other than OK over XSYNC.
+// refusal() names the code, as reports count refusals by it.
+type refusal interface {
+	error
+	refusal() string
 }
 
 // register registers users in one batch and returns their ids in the

@@ -22,12 +22,17 @@ type device struct {
 	sn   uint32
 	cur  atomic.Pointer[conn] // its connection; a reconnect replaces it
 	in   *inbox               // what it must receive; nil when it receives nothing
+	// busy is held by whoever is ending or renewing its connection
+	// (churn, or redial after the server ended it), so that only one
+	// does at a time.
+	busy atomic.Bool
 }
 
 // conn is one connection of a device.
 type conn struct {
 	sess  *client.Session
 	since int64 // unix ns its login began
+	node  int   // the node it is on, in the runner's nodes
 }
 
 func (d *device) session() *client.Session { return d.cur.Load().sess }
@@ -82,7 +87,7 @@ func (r *Runner) connect(ctx context.Context, us []user, strict bool) ([]*device
 	g.SetLimit(r.cfg.Concurrency)
 	for i, u := range us {
 		g.Go(func() error {
-			d, err := r.login(gctx, u, 0, dl.pick())
+			d, err := r.login(gctx, u, 0, r.nodes.home(int(u.id%uint64(r.nodes.len()))), dl.pick())
 			if err != nil {
 				failed.Add(1)
 				once.Do(func() { firstErr = err })
@@ -112,18 +117,20 @@ func (r *Runner) connect(ctx context.Context, us []user, strict bool) ([]*device
 	return devs, c, nil
 }
 
-// login dials, logs in with the user's token (and the device's serial
-// number, 0 the first time), starts the session and sends the first
-// heartbeat, as MaxIM's SDKs do.
-func (r *Runner) login(ctx context.Context, u user, sn uint32, hc *http.Client) (*device, error) {
+// login dials node, logs in with the user's token (and the device's
+// serial number, 0 the first time), starts the session and sends the
+// first heartbeat, as MaxIM's SDKs do. Users start spread over the nodes
+// by id (connect), so that a chat's two sides and a group's members sit
+// on different nodes. A node that refuses the connection is marked down.
+func (r *Runner) login(ctx context.Context, u user, sn uint32, node int, hc *http.Client) (*device, error) {
 	since := time.Now().UnixNano()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	// Users are spread over the nodes by id, so that a chat's two sides
-	// and a group's members sit on different nodes; a device reconnects
-	// to its node.
-	c, err := client.DialHTTP(ctx, r.ws[u.id%uint64(len(r.ws))], client.Options{}, hc)
+	c, err := client.DialHTTP(ctx, r.nodes.ws[node], client.Options{}, hc)
 	if err != nil {
+		if refusedConn(err) {
+			r.nodes.markDown(node)
+		}
 		return nil, err
 	}
 	p, err := c.Login(ctx, u.id, sn, u.token, "loadtest-"+u.name)
@@ -135,7 +142,7 @@ func (r *Runner) login(ctx context.Context, u user, sn uint32, hc *http.Client) 
 		return nil, err
 	}
 	d := &device{user: u, sn: p.GetXid().GetDeviceSN()}
-	d.cur.Store(&conn{sess: client.Start(c, false), since: since})
+	d.cur.Store(&conn{sess: client.Start(c, false), since: since, node: node})
 	if err := d.session().Unread(ctx); err != nil {
 		c.Close()
 		return nil, err
@@ -143,10 +150,11 @@ func (r *Runner) login(ctx context.Context, u user, sn uint32, hc *http.Client) 
 	return d, nil
 }
 
-// reconnect logs the device in again on a new connection, keeping its
-// serial number and inbox, as an app does after losing its network.
-func (r *Runner) reconnect(ctx context.Context, d *device, hc *http.Client) error {
-	n, err := r.login(ctx, d.user, d.sn, hc)
+// reconnect logs the device in again on a new connection to node,
+// keeping its serial number and inbox, as an app does after losing its
+// network.
+func (r *Runner) reconnect(ctx context.Context, d *device, node int, hc *http.Client) error {
+	n, err := r.login(ctx, d.user, d.sn, node, hc)
 	if err != nil {
 		return err
 	}

@@ -120,10 +120,11 @@ func randomLetters(n int) string {
 
 // Runner runs scenarios against one imgate.
 type Runner struct {
-	cfg  Config
-	api  *api
-	ws   []string // the gateways' WebSocket URLs, one per node
-	host *url.URL // the first node's REST base, parsed
+	cfg Config
+	api *api
+	// nodes are the nodes' REST and WebSocket URLs, and which are down.
+	nodes *nodes
+	host  *url.URL // the first node's REST base, parsed
 	// metrics are the metrics endpoints, one or one per node.
 	metrics []string
 	// procDir is where to read processes' CPU time: /proc, but for tests.
@@ -160,10 +161,11 @@ func New(cfg Config) (*Runner, error) {
 	hc := &http.Client{Transport: &http.Transport{
 		Proxy: http.ProxyFromEnvironment, MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute,
 	}}
+	ns := newNodes(bases, wss)
 	return &Runner{
 		cfg:     cfg,
-		api:     &api{bases: bases, app: cfg.AppID, token: cfg.AdminToken, hc: hc},
-		ws:      wss,
+		api:     &api{nodes: ns, app: cfg.AppID, token: cfg.AdminToken, hc: hc},
+		nodes:   ns,
 		host:    first,
 		metrics: metrics,
 		procDir: "/proc",

@@ -34,6 +34,8 @@ const settle = time.Second
 func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 	t := newTracker()
 	stopWatch := watch(ctx, x.watch, t)
+	stopRedial := r.redial(ctx, x.all)
+	defer stopRedial()
 	hctx, stopBeat := context.WithCancel(ctx)
 	defer stopBeat()
 	go heartbeat(hctx, x.all)
@@ -58,6 +60,7 @@ func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 	stopBar()
 	<-barDone
 	end(bar)
+	rep.Redials = stopRedial()
 	stopWatch()
 
 	rep.Disconnects, rep.FirstDisconnect = disconnects(x.all)
@@ -68,6 +71,7 @@ func (r *Runner) measure(ctx context.Context, rep *Report, x run) {
 	}
 	rep.Send, rep.Deliveries, rep.Latency = &send, &del, t.latency()
 	phase.count(0, send.Stored, del.Delivered)
+	rep.Faults = r.cfg.Faults
 	rep.judge()
 }
 

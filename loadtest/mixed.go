@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/imgate/imgate/gateway/xsync"
@@ -157,6 +156,8 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 
 	t := newTracker()
 	stopWatch := watch(ctx, devs, t)
+	stopRedial := r.redial(ctx, devs)
+	defer stopRedial()
 	hctx, stopBeat := context.WithCancel(ctx)
 	defer stopBeat()
 	go heartbeat(hctx, devs)
@@ -197,6 +198,7 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 	stopBar()
 	<-barDone
 	end(bar)
+	rep.Redials = stopRedial()
 	rep.Disconnects, rep.FirstDisconnect = disconnects(devs)
 	r.serverDuring(ctx, rep.Server, rep.Connect.Devices-rep.Disconnects)
 	stopWatch()
@@ -223,6 +225,7 @@ func (r *Runner) Mixed(ctx context.Context, sc Mixed) (*Report, error) {
 	}
 	rep.Deliveries, rep.Latency = &total, t.latency()
 	phase.count(0, stored, total.Delivered)
+	rep.Faults = r.cfg.Faults
 	rep.judge()
 	return rep, nil
 }
@@ -262,7 +265,6 @@ func (sc Mixed) check() error {
 func (r *Runner) churn(ctx context.Context, devs []*device, rate float64, offline time.Duration) func() *Churn {
 	cctx, cancel := context.WithCancel(ctx)
 	dl := r.dialers(len(devs))
-	busy := make([]atomic.Bool, len(devs))
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -270,24 +272,19 @@ func (r *Runner) churn(ctx context.Context, devs []*device, rate float64, offlin
 		logins = newHistogram()
 	)
 	back := func(d *device) {
-		// The device comes back even when the run is ending, within
-		// the login's own timeout.
 		d.session().Conn().Close()
 		sleepUntil(cctx, time.Now().Add(offline))
-		lctx, lcancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer lcancel()
+		// The device comes back even when the run is ending, to any
+		// node up, within comeBackWithin.
 		at := time.Now()
-		err := r.reconnect(lctx, d, dl.pick())
+		err := r.comeBack(context.Background(), d, r.nodes.pick(), dl.pick())
 		took := time.Since(at)
-		if err == nil {
-			_, err = syncUnread(lctx, d.session())
-		}
 		mu.Lock()
 		defer mu.Unlock()
 		if err != nil {
 			c.Failed++
 			if c.FirstError == "" {
-				c.FirstError = fmt.Sprintf("device of %s: %v", d.user.name, err)
+				c.FirstError = err.Error()
 			}
 			return
 		}
@@ -304,13 +301,21 @@ func (r *Runner) churn(ctx context.Context, devs []*device, rate float64, offlin
 				return
 			case <-tick.C:
 			}
-			i := rand.IntN(len(devs))
-			if !busy[i].CompareAndSwap(false, true) {
+			d := devs[rand.IntN(len(devs))]
+			// A device already away, or that the server dropped
+			// (redial brings it back), is left alone.
+			if !d.busy.CompareAndSwap(false, true) {
 				continue
 			}
+			select {
+			case <-d.session().Done():
+				d.busy.Store(false)
+				continue
+			default:
+			}
 			wg.Go(func() {
-				defer busy[i].Store(false)
-				back(devs[i])
+				defer d.busy.Store(false)
+				back(d)
 			})
 		}
 	})

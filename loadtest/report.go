@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/imgate/imgate"
+	"github.com/imgate/imgate/gateway/xsync"
 )
 
 // Report is what a scenario measured and whether it passed. Times are in
@@ -24,6 +27,13 @@ type Report struct {
 	Kinds []KindReport `json:"kinds,omitempty"`
 	// Churn is the mixed scenario's devices dropping and reconnecting.
 	Churn *Churn `json:"churn,omitempty"`
+	// Redials is the devices whose connection the server ended, and how
+	// they came back (chat, group and mixed).
+	Redials *Redials `json:"redials,omitempty"`
+	// Faults is Config.Faults: the run was meant to meet failures, so
+	// refused and unanswered sends and dropped devices fail it only
+	// when a device could not come back.
+	Faults bool `json:"faults,omitempty"`
 	// Storm is the storm scenario's reconnect wave.
 	Storm *StormReport `json:"storm,omitempty"`
 	// Files is the files scenario's uploads and downloads.
@@ -59,6 +69,12 @@ type Send struct {
 	Attempted  int64   `json:"attempted"`
 	Stored     int64   `json:"stored"`
 	Refused    int64   `json:"refused"`
+	// RefusedBy counts refusals by code: "xsync <status>" over XSYNC,
+	// "rest <MaxIM code>" through REST.
+	RefusedBy map[string]int64 `json:"refused_by,omitempty"`
+	// RefusedAnswerMs is the time from each refused send to its answer:
+	// a refusal during an outage should come at once.
+	RefusedAnswerMs *Latency `json:"refused_answer_ms,omitempty"`
 	// Unanswered sends failed without an answer (connection or request
 	// error, timeout).
 	Unanswered int64   `json:"unanswered"`
@@ -117,7 +133,9 @@ type Churn struct {
 	Reconnects int    `json:"reconnects"`
 	Failed     int    `json:"failed"`
 	FirstError string `json:"first_error,omitempty"`
-	// LoginMs is each reconnect's login (dial, PROVISION, first UNREAD).
+	// LoginMs is each reconnect's login and sync (dial, PROVISION,
+	// first UNREAD, pulls), with its retries on another node when one
+	// failed.
 	LoginMs *Latency `json:"login_ms,omitempty"`
 }
 
@@ -146,14 +164,25 @@ func (r *Report) judge() {
 		fail("%d devices failed to connect (first: %s)", r.Connect.Failed, r.Connect.FirstError)
 	}
 	if r.Disconnects > 0 {
-		fail("%d devices disconnected during the run (first: %s)", r.Disconnects, r.FirstDisconnect)
+		fail("%d devices not connected at the end (first: %s)", r.Disconnects, r.FirstDisconnect)
+	}
+	if rd := r.Redials; rd != nil {
+		if rd.Drops > 0 && !r.Faults {
+			fail("the server dropped %d devices (%s)", rd.Drops, formatCounts(rd.ByReason))
+		}
+		if rd.Failed > 0 {
+			fail("%d dropped devices did not come back (first: %s)", rd.Failed, rd.FirstError)
+		}
 	}
 	judgeSend := func(s *Send, what string) {
 		if s.Attempted < s.Planned {
 			fail("%d of %d %ssends made: the run was interrupted", s.Attempted, s.Planned, what)
 		}
+		if r.Faults {
+			return
+		}
 		if s.Refused > 0 {
-			fail("%d %ssends refused (first: %s); imgate's --send-rate may be too low", s.Refused, what, s.FirstError)
+			fail("%d %ssends refused: %s (first: %s)%s", s.Refused, what, formatCounts(s.RefusedBy), s.FirstError, rateHint(s.RefusedBy))
 		}
 		if s.Unanswered > 0 {
 			fail("%d %ssends unanswered (first: %s)", s.Unanswered, what, s.FirstError)
@@ -219,6 +248,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if a := s.AnswerMs; a != nil {
 			row("answer ms", "%s", a)
 		}
+		if s.Refused > 0 {
+			row("refused", "%s; answered in %s", formatCounts(s.RefusedBy), s.RefusedAnswerMs)
+		}
 	}
 	if d := r.Deliveries; d != nil {
 		row("deliveries", "%d of %d in %.2fs: %.0f/s", d.Delivered, d.Expected, d.Seconds, d.PerSecond)
@@ -237,6 +269,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		if s.AnswerMs != nil {
 			row("  answer ms", "%s", s.AnswerMs)
 		}
+		if s.Refused > 0 {
+			row("  refused", "%s; answered in %s", formatCounts(s.RefusedBy), s.RefusedAnswerMs)
+		}
 		if k.Latency != nil {
 			row("  latency ms", "%s", k.Latency)
 		}
@@ -245,6 +280,12 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("churn", "%d reconnects, %d failed", c.Reconnects, c.Failed)
 		if c.LoginMs != nil && c.LoginMs.Count > 0 {
 			row("  login ms", "%s", c.LoginMs)
+		}
+	}
+	if rd := r.Redials; rd != nil && rd.Drops > 0 {
+		row("dropped", "%d by the server (%s): %d back, %d failed", rd.Drops, formatCounts(rd.ByReason), rd.Back, rd.Failed)
+		if rd.BackMs != nil && rd.BackMs.Count > 0 {
+			row("  back ms", "%s", rd.BackMs)
 		}
 	}
 	if st := r.Storm; st != nil {
@@ -278,6 +319,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 		row("", "%s", f)
 	}
 	return tw.Flush()
+}
+
+// rateHint names the likely cause when sends were refused for their rate.
+func rateHint(by map[string]int64) string {
+	if by["xsync "+xsync.Status_RATE_LIMIT_EXCEEDED.String()] > 0 || by[fmt.Sprintf("rest %d", imgate.CodeTooManyAttempts)] > 0 {
+		return "; imgate's --send-rate, --user-send-rate or --app-send-rate may be too low"
+	}
+	return ""
 }
 
 func formatParams(p map[string]any) string {

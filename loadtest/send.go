@@ -25,17 +25,37 @@ type wsSender struct {
 	typ xsync.MessageBody_Type
 }
 
+// send sends once the device is connected: while it is coming back
+// after the server dropped it, the send waits, as an app's would.
 func (s wsSender) send(ctx context.Context, content string) (fate, error) {
+	sess, err := s.dev.live(ctx)
+	if err != nil {
+		return unknown, err
+	}
 	body := &xsync.MessageBody{Type: s.typ, Ctype: xsync.MessageBody_TEXT, Content: content}
-	dl, err := s.dev.session().Send(ctx, s.dev.xid(), s.to, body)
+	dl, err := sess.Send(ctx, s.dev.xid(), s.to, body)
 	if err != nil {
 		return unknown, err
 	}
 	if st := dl.GetStatus(); st.GetCode() != xsync.Status_OK || dl.ServerMid == 0 {
-		return refused, fmt.Errorf("loadtest: send from %s refused: %s %s", s.dev.user.name, st.GetCode(), st.GetReason())
+		return refused, &wsRefusal{from: s.dev.user.name, code: st.GetCode(), reason: st.GetReason()}
 	}
 	return stored, nil
 }
+
+// wsRefusal is a send over XSYNC answered with a status other than OK
+// (or without a server id).
+type wsRefusal struct {
+	from   string
+	code   xsync.Status_ErrorCode
+	reason string
+}
+
+func (e *wsRefusal) Error() string {
+	return fmt.Sprintf("loadtest: send from %s refused: %s %s", e.from, e.code, e.reason)
+}
+
+func (e *wsRefusal) refusal() string { return "xsync " + e.code.String() }
 
 // restSender sends through /message/send with the admin token, naming the
 // sender in from_user_id.
@@ -53,11 +73,11 @@ func (s restSender) send(ctx context.Context, content string) (fate, error) {
 
 // fateOf is the fate of a REST send that answered err.
 func fateOf(err error) fate {
-	var ce *codeError
+	var re refusal
 	switch {
 	case err == nil:
 		return stored
-	case errors.As(err, &ce):
+	case errors.As(err, &re):
 		return refused
 	default:
 		return unknown
@@ -77,12 +97,13 @@ type pacer struct {
 	total int64
 	sent  atomic.Int64 // sends answered (or failed) so far
 
-	mu      sync.Mutex
-	answers *hdrhistogram.Histogram // microseconds from send to answer
+	mu       sync.Mutex
+	answers  *hdrhistogram.Histogram // microseconds from send to answer
+	refusals *hdrhistogram.Histogram // the same, of the sends refused
 }
 
 func newPacer(rate float64, d time.Duration) *pacer {
-	return &pacer{rate: rate, total: int64(rate * d.Seconds()), answers: newHistogram()}
+	return &pacer{rate: rate, total: int64(rate * d.Seconds()), answers: newHistogram(), refusals: newHistogram()}
 }
 
 // run runs the senders, recording their sends in outs (one each).
@@ -118,6 +139,9 @@ func (p *pacer) sender(ctx context.Context, start time.Time, i, n int, s sender,
 		cancel()
 		p.mu.Lock()
 		recordDuration(p.answers, time.Since(now))
+		if f == refused {
+			recordDuration(p.refusals, time.Since(now))
+		}
 		p.mu.Unlock()
 		out.record(seq, f, err)
 		p.sent.Add(1)
@@ -155,11 +179,20 @@ func (p *pacer) summary(outs []*outbox, lags []time.Duration, elapsed time.Durat
 		if o.first != "" && s.FirstError == "" {
 			s.FirstError = o.first
 		}
+		for code, n := range o.refusedBy {
+			if s.RefusedBy == nil {
+				s.RefusedBy = map[string]int64{}
+			}
+			s.RefusedBy[code] += n
+		}
 		s.MaxLagMs = max(s.MaxLagMs, float64(lags[i].Microseconds())/1000)
 	}
 	s.Attempted = s.Stored + s.Refused + s.Unanswered
 	p.mu.Lock()
 	s.AnswerMs = summarize(p.answers)
+	if s.Refused > 0 {
+		s.RefusedAnswerMs = summarize(p.refusals)
+	}
 	p.mu.Unlock()
 	s.PerSecond = float64(s.Stored) / elapsed.Seconds()
 	return s

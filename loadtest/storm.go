@@ -255,7 +255,7 @@ func (r *Runner) wave(ctx context.Context, st *StormReport, srv *Server, devs []
 	g.SetLimit(st.Wave)
 	for _, d := range devs {
 		g.Go(func() error {
-			if err := r.reconnect(wctx, d, dl.pick()); err != nil {
+			if err := r.reconnect(wctx, d, r.nodes.home(int(d.user.id%uint64(r.nodes.len()))), dl.pick()); err != nil {
 				failed.Add(1)
 				s := fmt.Sprintf("device of %s: %v", d.user.name, err)
 				firstErr.CompareAndSwap(nil, &s)

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,8 @@ type outbox struct {
 	kind  string
 	fates []fate // fates[seq-1]
 	first string // the first refusal or error
+	// refusedBy counts refusals by code (refusal.refusal()).
+	refusedBy map[string]int64
 }
 
 // key is the stream a receiver gets this outbox's sends in.
@@ -79,6 +82,13 @@ func (o *outbox) record(seq uint32, f fate, err error) {
 	o.fates[seq-1] = f
 	if err != nil && o.first == "" {
 		o.first = err.Error()
+	}
+	var re refusal
+	if f == refused && errors.As(err, &re) {
+		if o.refusedBy == nil {
+			o.refusedBy = map[string]int64{}
+		}
+		o.refusedBy[re.refusal()]++
 	}
 }
 

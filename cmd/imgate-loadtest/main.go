@@ -159,6 +159,7 @@ func commonFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.cfg.SourceAddrs, "source-addrs", 0, "spread connections over 127.0.0.1..127.0.0.N (loopback URLs only); 0: one per 20,000 devices")
 	fs.DurationVar(&o.cfg.Grace, "grace", 10*time.Second, "how long to wait after the last send (storm: the last login) for missing deliveries")
 	fs.StringVar(&o.cfg.MetricsURL, "metrics-url", "", "the server's Prometheus endpoint, e.g. http://127.0.0.1:9464/metrics (imgate serve --metrics-listen), or one per --url node, comma-separated: report its RSS, goroutines and devices online before the logins and while the devices are held, the growth per device, and per phase its CPU per login, message and delivery, deliveries by path, NOTICEs by cause, pulls by source and store round trips")
+	fs.BoolVar(&o.cfg.Faults, "faults", false, "the run meets failures on purpose (chaos): refused and unanswered sends and devices the server dropped are counted, by code and reason, and fail the run only when a device cannot come back; losses, duplicates and reordering still fail it")
 	fs.BoolVar(&o.postgresCPU, "postgres-cpu", true, "when processes named postgres run on this machine, add their CPU time (from /proc) to each phase's figures: \"+ N µs in Postgres\"")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.quiet, "quiet", false, "no progress bars")

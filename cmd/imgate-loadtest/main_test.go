@@ -96,6 +96,7 @@ func TestScenarioFlags(t *testing.T) {
 		{"mixed", []string{"--pairs", "7", "--rest-share", "0.5", "--churn", "0"}, func(o *options) bool {
 			return o.mixed.Pairs == 7 && o.mixed.RESTShare == 0.5 && o.mixed.Churn == 0 && o.mixed.Groups == 3 && o.mixed.Duration == 10*time.Second
 		}},
+		{"mixed", []string{"--faults"}, func(o *options) bool { return o.cfg.Faults }},
 	} {
 		fs := flag.NewFlagSet(tt.scenario, flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
