@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # imgate's test command, the one CI runs: starts what the tests need, then
 # vet, gofmt and the race-enabled tests, with the Postgres and Redis tests
-# required rather than skipped. Extra arguments go to `go test`.
+# required rather than skipped. Extra arguments go to `go test`. The
+# tests include the chaos suite's short plan (TestChaos in
+# internal/clustertest, on a private Postgres and Redis; scripts/chaos.sh
+# runs the full one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -81,7 +81,11 @@ store round trips by operation.
 
 Every run checks that each stored message reaches each device that
 should get it exactly once and in order; a loss, duplicate, reordering,
-refused send or dropped device fails it (exit status 1).
+refused send (counted by code) or dropped device fails it (exit status
+1). A device the server drops comes back to the next node up with
+back-off, and a node that refuses connections is skipped for a second;
+with --faults (chaos runs) refusals, unanswered sends and drops are
+counted but fail the run only when a device cannot come back.
 
 Every flag has an environment variable IMGATE_LOADTEST_<FLAG>, e.g.
 IMGATE_LOADTEST_ADMIN_TOKEN. Run "imgate-loadtest <scenario> -h" for the
