@@ -265,12 +265,8 @@ func (sc Mixed) check() error {
 func (r *Runner) churn(ctx context.Context, devs []*device, rate float64, offline time.Duration) func() *Churn {
 	cctx, cancel := context.WithCancel(ctx)
 	dl := r.dialers(len(devs))
-	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		c      = &Churn{}
-		logins = newHistogram()
-	)
+	var wg sync.WaitGroup
+	ret := newReturns()
 	back := func(d *device) {
 		d.session().Conn().Close()
 		sleepUntil(cctx, time.Now().Add(offline))
@@ -278,18 +274,7 @@ func (r *Runner) churn(ctx context.Context, devs []*device, rate float64, offlin
 		// node up, within comeBackWithin.
 		at := time.Now()
 		err := r.comeBack(context.Background(), d, r.nodes.pick(), dl.pick())
-		took := time.Since(at)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			c.Failed++
-			if c.FirstError == "" {
-				c.FirstError = err.Error()
-			}
-			return
-		}
-		c.Reconnects++
-		recordDuration(logins, took)
+		ret.add(time.Since(at), err)
 	}
 	tick := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	var loop sync.WaitGroup
@@ -323,7 +308,6 @@ func (r *Runner) churn(ctx context.Context, devs []*device, rate float64, offlin
 		cancel()
 		loop.Wait()
 		wg.Wait()
-		c.LoginMs = summarize(logins)
-		return c
+		return &Churn{Reconnects: ret.back, Failed: ret.failed, FirstError: ret.first, LoginMs: summarize(ret.took)}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/imgate/imgate/client"
 )
 
@@ -133,25 +135,16 @@ func (r *Runner) redial(ctx context.Context, devs []*device) func() *Redials {
 	ctx, cancel := context.WithCancel(ctx)
 	dl := r.dialers(len(devs))
 	var (
-		wg  sync.WaitGroup
-		mu  sync.Mutex
-		rd  = &Redials{ByReason: map[string]int{}}
-		hbk = newHistogram()
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		byCause = map[string]int{}
+		ret     = newReturns()
 	)
 	record := func(reason string, took time.Duration, err error) {
 		mu.Lock()
-		defer mu.Unlock()
-		rd.Drops++
-		rd.ByReason[reason]++
-		if err != nil {
-			rd.Failed++
-			if rd.FirstError == "" {
-				rd.FirstError = err.Error()
-			}
-			return
-		}
-		rd.Back++
-		recordDuration(hbk, took)
+		byCause[reason]++
+		mu.Unlock()
+		ret.add(took, err)
 	}
 	for _, d := range devs {
 		if d == nil {
@@ -173,15 +166,48 @@ func (r *Runner) redial(ctx context.Context, devs []*device) func() *Redials {
 			}
 		})
 	}
-	var once sync.Once
+	var (
+		once sync.Once
+		rd   *Redials
+	)
 	return func() *Redials {
 		once.Do(func() {
 			cancel()
 			wg.Wait()
-			rd.BackMs = summarize(hbk)
+			rd = &Redials{ByReason: byCause, Back: ret.back, Failed: ret.failed, FirstError: ret.first, BackMs: summarize(ret.took)}
+			for _, n := range byCause {
+				rd.Drops += n
+			}
 		})
 		return rd
 	}
+}
+
+// returns counts devices coming back (churn, redial): how many did, how
+// many gave up and the first one's error, and each one's time until
+// back and synced.
+type returns struct {
+	mu     sync.Mutex
+	back   int
+	failed int
+	first  string
+	took   *hdrhistogram.Histogram
+}
+
+func newReturns() *returns { return &returns{took: newHistogram()} }
+
+func (r *returns) add(took time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.failed++
+		if r.first == "" {
+			r.first = err.Error()
+		}
+		return
+	}
+	r.back++
+	recordDuration(r.took, took)
 }
 
 // dropped waits until the server ends d's connection and answers it,
