@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imgate/imgate/client"
+	"github.com/imgate/imgate/gateway/xsync"
 	"github.com/imgate/imgate/loadtest"
 )
 
@@ -253,7 +254,7 @@ func fillSlowConsumer(t *testing.T, p *private, plan chaosPlan) {
 	stamp := strconv.FormatInt(time.Now().UnixNano(), 36)
 	sender, _ := p.user("slowsender" + stamp)
 	uid, tok := p.user("slow" + stamp)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := client.Dial(ctx, n.ws(), client.Options{})
 	if err != nil {
@@ -272,7 +273,17 @@ func fillSlowConsumer(t *testing.T, p *private, plan chaosPlan) {
 		if code, data := p.rest(n, "POST", "/message/send", p.admin, nil, body); code != 200 {
 			t.Fatalf("send %d to the slow consumer: %d %s", i, code, data)
 		}
+		if i == 0 {
+			// The device pulls the conversation once, as an app that
+			// then hangs: the node pushes it what follows (a device
+			// that never pulled is sent one NOTICE, not the messages).
+			if err := conn.Send(ctx, xsync.Frame_SYNC, &xsync.SyncUL{Xid: &xsync.XID{Uid: sender}}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
 		if n.metric(`imgate_session_closes_total{reason="slow"}`) > slowBefore {
+			t.Logf("the slow consumer was closed after %d unread messages of 32 KiB", i+1)
 			for j := i + 1; j < msgs; j++ { // the rest it syncs when back
 				body := fmt.Sprintf(`{"type":1,"targets":[%d],"content":"m%d","content_type":0,"from_user_id":%d}`, uid, j, sender)
 				if code, data := p.rest(n, "POST", "/message/send", p.admin, nil, body); code != 200 {
@@ -287,7 +298,9 @@ func fillSlowConsumer(t *testing.T, p *private, plan chaosPlan) {
 	}
 	conn.Close()
 	back := p.login(n, uid, tok, "slow", prov.GetXid().GetDeviceSN())
-	if err := back.Pull(ctx, sender, 0); err != nil {
+	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer pcancel()
+	if err := back.Pull(pctx, sender, 0); err != nil {
 		t.Fatal(err)
 	}
 	got := back.waitConv(t, sender, msgs, time.Minute)
