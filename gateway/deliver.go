@@ -90,6 +90,25 @@ func (h *Hub) Deliver(e *delivery.Event) {
 		// As it comes, even if held for the ones before it: a session
 		// told of a later one pulls, and finds the window complete.
 		h.window.Load().feed(e)
+		if users, _ := e.Recipients(); e.Conv.Kind == imgate.ConvChat && len(users) == 2 && len(e.Users) == 0 {
+			// A chat's events from other nodes come once per user's
+			// channel, each copy narrowed to its user and ordered with
+			// the others of that user (orderKey); this node's own
+			// commits take the same streams, or each stream would miss
+			// the other's events and hold the next one for holdEarly:
+			// two users on two nodes answering each other would wait
+			// that long for every message after a reply.
+			// A user with no session here has no stream to keep.
+			for _, u := range users {
+				if !h.online(e.App, u) {
+					continue
+				}
+				one := *e
+				one.Users = []int64{u}
+				h.deliverStored(&one)
+			}
+			return
+		}
 		h.deliverStored(e)
 	case delivery.Hides:
 		h.deliverHides(e)

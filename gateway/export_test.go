@@ -95,3 +95,7 @@ func Gathered(t *testing.T, reg *prometheus.Registry, name string, labels map[st
 // FeedWindow hands a Stored event to the server's window alone, as if it
 // came on a stream none of the node's sessions is on.
 func FeedWindow(s *Server, e *delivery.Event) { s.hub.window.Load().feed(e) }
+
+// Holds counts the Stored events the hub held ahead of a gap, and those
+// of them it delivered only when the hold ran out.
+func Holds(h *Hub) (held, late int64) { return h.orders.held.Load(), h.orders.late.Load() }

@@ -31,6 +31,7 @@ type server struct {
 	http   *httptest.Server
 	ws     string // ws:// URL of the gateway
 	gw     *gateway.Server
+	hub    *gateway.Hub
 	api    *admin.Server
 	core   *delivery.Core
 	store  imgate.Store
@@ -90,7 +91,7 @@ func restartBus(t *testing.T, store imgate.Store, cfg gateway.Config, ac auth.Co
 	mux.Handle("GET /{$}", gw.Upgrades(api))
 	mux.Handle("/", api)
 	srv := httptest.NewServer(mux)
-	s := &server{t: t, http: srv, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", gw: gw, api: api, core: core, store: store, tokens: tokens, admin: adminTok}
+	s := &server{t: t, http: srv, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", gw: gw, hub: hub, api: api, core: core, store: store, tokens: tokens, admin: adminTok}
 	t.Cleanup(s.stop)
 	return s
 }

@@ -141,6 +141,15 @@ func (h *Hub) sessions(app string, user int64) []*session {
 	return append([]*session(nil), sh.users[k]...)
 }
 
+// online tells whether the user has a session on this node.
+func (h *Hub) online(app string, user int64) bool {
+	k := userKey{app, user}
+	sh := h.shard(k)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	return len(sh.users[k]) > 0
+}
+
 // subscribe routes the group's messages to s.
 func (h *Hub) subscribe(s *session, group int64) {
 	k := userKey{s.app, group}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imgate/imgate"
@@ -62,6 +63,9 @@ type orders struct {
 	mu    sync.Mutex
 	m     map[orderKey]*convOrder
 	swept time.Time
+	// held counts the events held ahead of a gap, late those delivered
+	// when the hold ran out rather than when the gap closed.
+	held, late atomic.Int64
 }
 
 func (o *orders) get(k orderKey, now time.Time) *convOrder {
@@ -112,6 +116,7 @@ func (h *Hub) deliverStored(e *delivery.Event) {
 	default:
 		i, _ := slices.BinarySearchFunc(c.early, e, func(a, b *delivery.Event) int { return int(a.FirstSeq - b.FirstSeq) })
 		c.early = slices.Insert(c.early, i, e)
+		h.orders.held.Add(1)
 		if c.timer == nil {
 			c.timer = time.AfterFunc(holdEarly, func() {
 				c.mu.Lock()
@@ -130,6 +135,9 @@ func (c *convOrder) drain(h *Hub, all bool) {
 	for _, e := range c.early {
 		if !all && e.FirstSeq > c.last+1 {
 			break
+		}
+		if all && e.FirstSeq > c.last+1 {
+			h.orders.late.Add(1)
 		}
 		h.deliverNow(e)
 		c.last = max(c.last, e.LastSeq)

@@ -513,3 +513,29 @@ func TestUnknownMessageTypeRefused(t *testing.T) {
 		t.Errorf("stored %d messages", len(h))
 	}
 }
+
+func TestChatAcrossNodesNotHeld(t *testing.T) {
+	// alice is on this node, bob on another: alice's messages are this
+	// node's commits, delivered as they are published; bob's come from
+	// the bus narrowed to alice's channel. Both are one stream of the
+	// conversation for alice's sessions: a reply must not leave the next
+	// message waiting for a gap that never closes.
+	s := start(t, newGatedLogin(t), gateway.Config{})
+	alice, atok := s.user("alice")
+	bob, _ := s.user("bob")
+	a := s.device(alice, atok, "a", false)
+	a.settled(t)
+	chat := func(from, to uint64, seq int64, narrowed ...int64) *delivery.Event {
+		return &delivery.Event{
+			Kind: delivery.Stored, App: "app", Conv: imgate.Conv{Kind: imgate.ConvChat, Peer: int64(to)}, From: int64(from),
+			FirstSeq: seq, LastSeq: seq, LastID: seq, Users: narrowed,
+		}
+	}
+	s.hub.Deliver(chat(alice, bob, 1))               // committed here
+	s.hub.Deliver(chat(bob, alice, 2, int64(alice))) // on another node
+	s.hub.Deliver(chat(alice, bob, 3))               // here again
+	s.hub.Deliver(chat(bob, alice, 4, int64(alice))) // there
+	if held, _ := gateway.Holds(s.hub); held != 0 {
+		t.Errorf("%d events held for a gap in a conversation that had none", held)
+	}
+}
