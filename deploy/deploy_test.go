@@ -51,6 +51,7 @@ func exportedSeries(t *testing.T) exported {
 	m.WatchBus(func() metrics.BusStats { return metrics.BusStats{} })
 	m.WatchReady(func() error { return nil })
 	m.WatchWindow(func() metrics.WindowStats { return metrics.WindowStats{} })
+	m.WatchHolds(func() metrics.HoldStats { return metrics.HoldStats{} })
 	m.Cache("token")
 	// A labelled family with no child yet is not exported at all: make
 	// one child of each family that does not create its children up front.

@@ -154,6 +154,12 @@ func New(cfg Config, core *delivery.Core, tokens *auth.Tokens, hub *Hub, logger 
 	return s
 }
 
+// HoldStats counts the events the hub held for their conversation's
+// order, for metrics.WatchHolds.
+func (s *Server) HoldStats() metrics.HoldStats {
+	return metrics.HoldStats{Held: s.hub.orders.held.Load(), Late: s.hub.orders.late.Load()}
+}
+
 // WindowStats is the size of the window of recent messages, for
 // metrics.WatchWindow.
 func (s *Server) WindowStats() metrics.WindowStats {

@@ -23,3 +23,25 @@ func (m *Metrics) WatchWindow(stats func() WindowStats) {
 		}, func() float64 { return float64(stats().Conversations) }),
 	)
 }
+
+// HoldStats counts the Stored events a node's hub held because they came
+// ahead of a gap in their conversation: Held in all, Late those
+// delivered when the hold ran out (the gap never closed: the devices
+// pull it).
+type HoldStats struct {
+	Held, Late int64
+}
+
+// WatchHolds exports the hub's holds (gateway's), read at scrape time.
+func (m *Metrics) WatchHolds(stats func() HoldStats) {
+	m.register(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "imgate_order_holds_total",
+			Help: "Stored events the hub held because they came ahead of a gap in their conversation's order (for at most 200 ms).",
+		}, func() float64 { return float64(stats().Held) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "imgate_order_holds_late_total",
+			Help: "Held events delivered only when the hold ran out: the gap never closed (an event lost between nodes, or a node died before publishing), and devices pull.",
+		}, func() float64 { return float64(stats().Late) }),
+	)
+}

@@ -208,6 +208,7 @@ func serveStore(ctx context.Context, c serveConfig, store imgate.Store, reg *pro
 	defer core.Close()
 	gw := gateway.New(c.gateway, core, tokens, hub, logger)
 	m.WatchWindow(gw.WindowStats)
+	m.WatchHolds(gw.HoldStats)
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.listen, err)
