@@ -35,11 +35,22 @@ type Config struct {
 	// RoundTrips counts the calls into the driver (*metrics.Metrics);
 	// nil counts none.
 	RoundTrips sqlstore.RoundTrips
+	// AnalyzeEvery is how often the store looks for tables that doubled
+	// since their statistics were taken, and analyzes them (analyze.go);
+	// 0 means 10 s, negative never.
+	AnalyzeEvery time.Duration
 }
 
 // Store is the PostgreSQL imgate.Store.
 type Store struct {
 	*sqlstore.Store
+	stop func() // stops keepStatistics and waits for it
+}
+
+// Close stops the store's background work and closes its pool.
+func (s *Store) Close() error {
+	s.stop()
+	return s.Store.Close()
 }
 
 var _ imgate.Store = (*Store)(nil)
@@ -61,7 +72,20 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, error) 
 		return nil, errors.Join(err, db.Close())
 	}
 	x := sqlx.NewDb(db, "postgres")
-	return &Store{Store: sqlstore.New(x, x, dialect())}, nil
+	st := &Store{Store: sqlstore.New(x, x, dialect()), stop: func() {}}
+	if cfg.AnalyzeEvery == 0 {
+		cfg.AnalyzeEvery = 10 * time.Second
+	}
+	if cfg.AnalyzeEvery > 0 {
+		bg, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			keepStatistics(bg, db, cfg.AnalyzeEvery, logger)
+		}()
+		st.stop = func() { cancel(); <-done }
+	}
+	return st, nil
 }
 
 // maxIdleTime bounds how long a pooled connection stays unused.

@@ -196,18 +196,11 @@ type convStateRow struct {
 	Unread  int64 `db:"unread"`
 }
 
-// unreadCount is the count of messages after the user's read position r
-// in the conversation c that count as unread (no OPER message does): the
-// running count n of the latest message less that of the message rm at
-// the read position, with no read position or none at seq 0 reading as
-// 0. It reads two rows the query joins anyway and scans no message.
-const unreadCount = "c.last_n - COALESCE(rm.n, 0)"
-
 // Unreads lists user's chats and the conversations of the groups the
 // user is a member of that have messages after the user's read position
 // that count as unread, newest message first, in one query.
 func (s *Store) Unreads(ctx context.Context, appID string, user int64) ([]imgate.Unread, error) {
-	states, err := s.convStates(ctx, appID, user, " AND "+unreadCount+" > 0")
+	states, err := s.convStates(ctx, appID, user, " AND x.last_n - x.read_n > 0")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: unreads of user %d: %w", user, err)
 	}
@@ -231,14 +224,27 @@ func (s *Store) Conversations(ctx context.Context, appID string, user int64) ([]
 
 // convStatesQuery selects the rows of convStateRow, in no order; its
 // parameters are convStatesArgs. and is as in convStates.
+//
+// Each message and read position is read by a lookup correlated with its
+// conversation (a subquery per row, by primary key), never by a join
+// the planner may choose to make by hash: a generic plan cached while
+// the tables were empty (a database a minute old, its prepared
+// statements planned before any statistics) read every message of the
+// app per login with a hash join on a sequential scan.
+//
+// The unread count is the count of messages after the user's read
+// position that count as unread (no OPER message does): the running
+// count last_n of the conversation less that n of the message at the
+// read position, 0 without one. It scans no message.
 func convStatesQuery(and string) string {
-	return "SELECT c.kind, c.a, c.b, c.last_seq," +
-		" m.id AS last_id, COALESCE(r.read_seq, 0) AS read_seq, COALESCE(rm.id, 0) AS read_id," +
-		" " + unreadCount + " AS unread" +
+	return "SELECT x.kind, x.a, x.b, x.last_seq, x.last_id, x.read_seq, x.read_id," +
+		" x.last_n - x.read_n AS unread FROM (SELECT y.kind, y.a, y.b, y.last_seq, y.last_n, y.last_id, y.read_seq," +
+		" COALESCE((SELECT rm.id FROM messages rm WHERE rm.conv_id = y.id AND rm.seq = y.read_seq), 0) AS read_id," +
+		" COALESCE((SELECT rm.n FROM messages rm WHERE rm.conv_id = y.id AND rm.seq = y.read_seq), 0) AS read_n" +
+		" FROM (SELECT c.id, c.kind, c.a, c.b, c.last_seq, c.last_n," +
+		" (SELECT m.id FROM messages m WHERE m.conv_id = c.id AND m.seq = c.last_seq) AS last_id," +
+		" COALESCE((SELECT r.read_seq FROM conv_reads r WHERE r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id), 0) AS read_seq" +
 		" FROM conversations c" +
-		" JOIN messages m ON m.conv_id = c.id AND m.seq = c.last_seq" +
-		" LEFT JOIN conv_reads r ON r.app_id = c.app_id AND r.user_id = ? AND r.conv_id = c.id" +
-		" LEFT JOIN messages rm ON rm.conv_id = c.id AND rm.seq = r.read_seq" +
 		// Each arm is an index search: the chats the user is a of, those
 		// the user is b of (a self-chat is in both; IN ignores the
 		// duplicate), and the group conversations of the user's groups
@@ -248,13 +254,18 @@ func convStatesQuery(and string) string {
 		// the groups made it scan all the app's group conversations: per
 		// login, a cost that grew with the app. On Postgres the indexes
 		// that fit each arm are led by the user (migration 8), and the
-		// groups arm names no b (a group's is 0), which an index of the
-		// app's group conversations would fit too.
+		// groups arm starts from the user's memberships and looks up each
+		// group's conversation by its key (a group without messages has
+		// none: NULL, which IN ignores); a generic plan made on empty
+		// tables scanned the app's group conversations by (kind, app_id)
+		// instead.
 		" WHERE c.id IN (" +
 		"SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND a = ?" +
 		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 1 AND b = ?" +
-		" UNION ALL SELECT id FROM conversations WHERE app_id = ? AND kind = 2" +
-		" AND a IN (SELECT group_id FROM group_members WHERE user_id = ?))" + and
+		" UNION ALL SELECT (SELECT g.id FROM conversations g WHERE g.a = gm.group_id AND g.b = 0 AND g.kind = 2 AND g.app_id = ?)" +
+		" FROM group_members gm WHERE gm.user_id = ?)) y) x" +
+		// A conversation has messages, the latest at last_seq.
+		" WHERE x.last_id IS NOT NULL" + and
 }
 
 // convStatesArgs are the parameters of convStatesQuery.
@@ -269,7 +280,7 @@ func convStatesArgs(appID string, user int64) []any {
 // at it.
 func (s *Store) convStates(ctx context.Context, appID string, user int64, and string) ([]imgate.ConvState, error) {
 	var rows []convStateRow
-	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(convStatesQuery(and)+" ORDER BY m.id DESC"), convStatesArgs(appID, user)...)
+	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(convStatesQuery(and)+" ORDER BY x.last_id DESC"), convStatesArgs(appID, user)...)
 	if err != nil {
 		return nil, err
 	}
