@@ -91,10 +91,13 @@ type RedisBus struct {
 	pub     chan pubItem
 	workers []chan *redis.Message
 
-	mu        sync.Mutex
-	topics    map[string]int // channel → local sessions' interest
-	pending   []string       // channels whose subscription may need a change
-	remakeAll bool           // remake every subscription
+	mu     sync.Mutex
+	topics map[string]int // channel → local sessions' interest
+	// ready is, by channel of interest, whether Redis has confirmed its
+	// subscription (see Subscribed).
+	ready     map[string]*subReady
+	pending   []string // channels whose subscription may need a change
+	remakeAll bool     // remake every subscription
 	wake      chan struct{}
 	closed    bool
 	// A resync runs in a goroutine of its own (see resyncSoon).
@@ -130,7 +133,7 @@ func NewRedisBus(cfg RedisConfig, client redis.UniversalClient, router Router, l
 	}
 	b := &RedisBus{
 		cfg: cfg, client: client, log: logger, router: router,
-		pub: make(chan pubItem, cfg.QueueLen), topics: map[string]int{}, wake: make(chan struct{}, 1),
+		pub: make(chan pubItem, cfg.QueueLen), topics: map[string]int{}, ready: map[string]*subReady{}, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 	}
 	b.lastErr.Store("")
@@ -351,6 +354,7 @@ func (b *RedisBus) subscribeChannel(ch string) {
 	}
 	b.topics[ch]++
 	if b.topics[ch] == 1 {
+		b.ready[ch] = newSubReady()
 		b.queueLocked(ch)
 	}
 }
@@ -367,6 +371,7 @@ func (b *RedisBus) Unsubscribe(t Topic) {
 	b.topics[ch]--
 	if b.topics[ch] == 0 {
 		delete(b.topics, ch)
+		delete(b.ready, ch)
 		b.queueLocked(ch)
 	}
 }
@@ -417,7 +422,7 @@ func (b *RedisBus) manage() {
 		}
 		for _, ch := range pending {
 			b.mu.Lock()
-			wanted := b.topics[ch] > 0
+			wanted, ready := b.topics[ch] > 0, b.ready[ch]
 			b.mu.Unlock()
 			s := owner[ch]
 			switch {
@@ -436,7 +441,11 @@ func (b *RedisBus) manage() {
 					}
 				}
 				owner[ch] = s
-				s.subscribe(ch)
+				s.subscribe(ch, ready)
+			case wanted && ready != nil:
+				// Unsubscribed and subscribed again before the manager
+				// looked: the subscription made before carries on.
+				s.confirmWith(ch, ready)
 			case !wanted && s != nil:
 				delete(owner, ch)
 				if s.unsubscribe(ch) {
@@ -702,10 +711,15 @@ type subscriber struct {
 	// that would connect without a channel, to any shard.
 	started   chan struct{}
 	startOnce sync.Once
+	// expect holds, by channel, what each SUBSCRIBE and UNSUBSCRIBE sent
+	// and not confirmed yet waits for: Redis answers a connection's
+	// commands in order, so each confirmation received is the oldest's.
+	expectMu sync.Mutex
+	expect   map[string][]expected
 }
 
 func newSubscriber(b *RedisBus, addr string) *subscriber {
-	s := &subscriber{bus: b, addr: addr, chans: map[string]bool{}, done: make(chan struct{}), started: make(chan struct{})}
+	s := &subscriber{bus: b, addr: addr, chans: map[string]bool{}, expect: map[string][]expected{}, done: make(chan struct{}), started: make(chan struct{})}
 	ctx := context.Background()
 	if b.cfg.Sharded {
 		s.ps = b.client.(*redis.ClusterClient).SSubscribe(ctx)
@@ -720,9 +734,11 @@ func newSubscriber(b *RedisBus, addr string) *subscriber {
 	return s
 }
 
-// subscribe subscribes a topic's channel.
-func (s *subscriber) subscribe(ch string) {
+// subscribe subscribes a topic's channel; ready is set once Redis
+// confirms it.
+func (s *subscriber) subscribe(ch string, ready *subReady) {
 	s.chans[ch] = true
+	s.expectConfirmation(ch, ready)
 	s.listen(ch)
 }
 
@@ -751,6 +767,7 @@ func (s *subscriber) unsubscribe(ch string) bool {
 	if len(s.chans) == 0 {
 		return true
 	}
+	s.expectConfirmation(ch, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var err error
@@ -801,6 +818,7 @@ func (s *subscriber) receive() {
 		case *redis.Message:
 			s.bus.dispatch(m)
 		case *redis.Subscription:
+			s.confirmed(m.Channel)
 			if broken {
 				broken = false
 				s.bus.log.Info("bus subscription restored")

@@ -181,6 +181,7 @@ func (s *session) enter(ctx context.Context, p *xsync.Provision, id identity, kn
 	// the device is logged in reaches it; before the read of the state,
 	// so that what is sent after that read reaches the session.
 	s.routeGroups(groups)
+	s.awaitSubscriptions(ctx, groups)
 	st, err := s.readState(ctx, id, d.SN, true)
 	if err == nil && remembered && !sameDevice(st.Device, d) {
 		err = errStale
