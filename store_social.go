@@ -110,6 +110,10 @@ const (
 	BannedMembers              // banned at the time of the call
 )
 
+// UserGroupCount is how many groups of its app a user owns and belongs
+// to (owned ones included).
+type UserGroupCount struct{ Owned, Joined int }
+
 // GroupTx is a group change in progress, under the group's lock.
 type GroupTx interface {
 	// Group returns the group as it stands in the transaction.
@@ -130,6 +134,14 @@ type GroupTx interface {
 	// RemoveMember removes a member and lowers Count; removing a non-member
 	// is not an error.
 	RemoveMember(userID int64) error
+	// UserGroups locks the rows of the users (in id order, so that two
+	// transactions cannot wait for each other) until the transaction ends
+	// and then counts, for each user of the app among them, the groups of
+	// the app it owns and belongs to. A change of a user's groups that
+	// calls it first waits for every other such change of that user's, so
+	// that the per-user limits (20008, 20009) checked against its counts
+	// hold under concurrent joins and creations.
+	UserGroups(userIDs ...int64) (map[int64]UserGroupCount, error)
 	// Blocked reports whether the user is on the group's blacklist.
 	Blocked(userID int64) (bool, error)
 	// Block puts the user on the blacklist; Unblock takes it off.

@@ -21,20 +21,27 @@ func (s *Server) groupJoinRoutes() {
 	s.handle("/group/qrcode/invite", asUser, s.joinByQRCode, post)
 }
 
-// admission is what deciding whether users may join a group needs beyond
-// the group's transaction: the app's limits, the joiners' accounts and
-// how many groups each belongs to. It is read before the transaction, as
-// a group's callback may not call the store; so two groups joined at
-// once may take a user one past GroupsJoinedPerUser.
+// admission is what deciding whether users may join a group needs: the
+// app's limits and the joiners' accounts, read before the group's
+// transaction (its callback may not call the store), and how many groups
+// each joiner belongs to, read in the transaction (counted) with the
+// joiners' rows locked, so that concurrent joins and creations cannot
+// take a user past GroupsJoinedPerUser.
 type admission struct {
 	limits imgate.AppLimits
 	at     time.Time
 	users  map[int64]imgate.User // the joiners that are users of the app
-	joined map[int64]int
+	// owner is the creator of a group being created (0: none), whose
+	// row is locked and groups counted with the joiners'.
+	owner int64
+	// counted is the transaction counts were read in (a write retried
+	// runs its callback again, in a new one).
+	counted imgate.GroupTx
+	counts  map[int64]imgate.UserGroupCount
 }
 
 func (s *Server) admission(ctx context.Context, c *call, userIDs ...int64) (*admission, error) {
-	ad := &admission{limits: c.app.Limits.WithDefaults(), at: groupTime(), users: map[int64]imgate.User{}, joined: map[int64]int{}}
+	ad := &admission{limits: c.app.Limits.WithDefaults(), at: groupTime(), users: map[int64]imgate.User{}}
 	for _, uid := range userIDs {
 		u, err := s.store.User(ctx, c.app.ID, uid)
 		if imgate.ErrorCode(err) == imgate.CodeUserNotFound {
@@ -43,13 +50,30 @@ func (s *Server) admission(ctx context.Context, c *call, userIDs ...int64) (*adm
 		if err != nil {
 			return nil, err
 		}
-		_, _, n, err := s.store.GroupCounts(ctx, c.app.ID, uid)
-		if err != nil {
-			return nil, err
-		}
-		ad.users[uid], ad.joined[uid] = u, n
+		ad.users[uid] = u
 	}
 	return ad, nil
+}
+
+// count locks the rows of the joiners (and the owner) in tx and counts
+// their groups, once per transaction.
+func (ad *admission) count(tx imgate.GroupTx) error {
+	if ad.counted == tx {
+		return nil
+	}
+	ids := make([]int64, 0, len(ad.users)+1)
+	for uid := range ad.users {
+		ids = append(ids, uid)
+	}
+	if ad.owner != 0 {
+		ids = append(ids, ad.owner)
+	}
+	counts, err := tx.UserGroups(ids...)
+	if err != nil {
+		return err
+	}
+	ad.counted, ad.counts = tx, counts
+	return nil
 }
 
 // check tells whether the user may join the group as it stands in tx:
@@ -76,8 +100,27 @@ func (ad *admission) check(tx imgate.GroupTx, userID int64) error {
 	if g.Count >= capacity {
 		return imgate.Errorf(imgate.CodeGroupFull, "the group is full: %d members", g.Count)
 	}
-	if ad.joined[userID] >= ad.limits.GroupsJoinedPerUser {
-		return imgate.Errorf(imgate.CodeJoinedGroupLimit, "user %d belongs to %d groups, the limit", userID, ad.joined[userID])
+	if err := ad.count(tx); err != nil {
+		return err
+	}
+	if n := ad.counts[userID].Joined; n >= ad.limits.GroupsJoinedPerUser {
+		return imgate.Errorf(imgate.CodeJoinedGroupLimit, "user %d belongs to %d groups, the limit", userID, n)
+	}
+	return nil
+}
+
+// checkOwner checks the limits on groups owned and joined of the owner of
+// a group being created, in its transaction, before the owner joins it:
+// the new group is counted as owned already.
+func (ad *admission) checkOwner(tx imgate.GroupTx) error {
+	if err := ad.count(tx); err != nil {
+		return err
+	}
+	switch c := ad.counts[ad.owner]; {
+	case c.Owned-1 >= ad.limits.GroupsOwnedPerUser:
+		return imgate.Errorf(imgate.CodeOwnedGroupLimit, "user %d owns %d groups, the limit", ad.owner, c.Owned-1)
+	case c.Joined >= ad.limits.GroupsJoinedPerUser:
+		return imgate.Errorf(imgate.CodeJoinedGroupLimit, "user %d belongs to %d groups, the limit", ad.owner, c.Joined)
 	}
 	return nil
 }

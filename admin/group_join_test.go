@@ -410,3 +410,67 @@ func TestGroupConcurrentApply(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupLimitsConcurrent: a user's limits on groups owned (20008) and
+// joined (20009) hold when its creations and joins run at once: each
+// checks the count in its transaction, holding the user's row.
+func TestGroupLimitsConcurrent(t *testing.T) {
+	const tries = 8
+	stores(t, func(t *testing.T, a *api) {
+		// answers runs the call tries times at once and counts the
+		// answers by code.
+		answers := func(b *api, call func(i int) reply) map[int]int {
+			var mu sync.Mutex
+			codes := map[int]int{}
+			var wg sync.WaitGroup
+			for i := range tries {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := call(i)
+					mu.Lock()
+					codes[r.Code]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			return codes
+		}
+		t.Run("owned", func(t *testing.T) {
+			b := reportTo(gcApp(t, a, "ownedconc", imgate.AppLimits{GroupsOwnedPerUser: 3, GroupsJoinedPerUser: 50}), t)
+			y, ytok := b.user("oc_y")
+			codes := answers(b, func(i int) reply {
+				return b.do("POST", "/group/create", b.as(ytok), map[string]any{"name": fmt.Sprint("g", i)})
+			})
+			if codes[200] != 3 || codes[imgate.CodeOwnedGroupLimit] != tries-3 {
+				t.Errorf("answers by code: %v, want 3 created and the rest 20008", codes)
+			}
+			if _, owned, _, _ := b.store.GroupCounts(context.Background(), b.app, y); owned != 3 {
+				t.Errorf("user owns %d groups, limit 3", owned)
+			}
+		})
+		t.Run("joined", func(t *testing.T) {
+			b := reportTo(gcApp(t, a, "joinedconc", imgate.AppLimits{GroupsJoinedPerUser: 3}), t)
+			x, xtok := b.user("jc_x")
+			var groups []int64
+			for i := range tries {
+				_, otok := b.user(fmt.Sprint("jc_owner", i))
+				var info struct {
+					GroupID int64 `json:"group_id"`
+				}
+				b.ok("POST", "/group/create", b.as(otok), map[string]any{"name": "g"}, &info)
+				gcSetGroup(t, b, info.GroupID, func(g *imgate.Group) { g.ApplyApproval = imgate.ApplyAcceptAll })
+				groups = append(groups, info.GroupID)
+			}
+			codes := answers(b, func(i int) reply {
+				return b.do("POST", "/group/apply", b.as(xtok), map[string]any{"group_id": groups[i]})
+			})
+			if codes[200] != 3 || codes[imgate.CodeJoinedGroupLimit] != tries-3 {
+				t.Errorf("answers by code: %v, want 3 joined and the rest 20009", codes)
+			}
+			if _, _, joined, _ := b.store.GroupCounts(context.Background(), b.app, x); joined != 3 {
+				t.Errorf("user belongs to %d groups, limit 3", joined)
+			}
+		})
+	})
+}

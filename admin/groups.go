@@ -173,7 +173,7 @@ func (s *Server) createGroup(r *http.Request, c *call) (any, error) {
 	if err := s.checkCreate(req); err != nil {
 		return nil, err
 	}
-	if err := s.checkOwnerLimits(r.Context(), c); err != nil {
+	if err := s.checkAppGroupLimit(r.Context(), c); err != nil {
 		return nil, err
 	}
 	members := uniqueIDs(ids(req.UserList), c.userID)
@@ -181,6 +181,7 @@ func (s *Server) createGroup(r *http.Request, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	ad.owner = c.userID
 	at := ad.at
 	g := imgate.Group{
 		AppID: c.app.ID, Name: req.Name, Avatar: req.Avatar, Description: req.Description, OwnerID: c.userID,
@@ -188,6 +189,9 @@ func (s *Server) createGroup(r *http.Request, c *call) (any, error) {
 		MemberInvite: true, CreatedAt: at, UpdatedAt: at,
 	}
 	g, err = s.store.CreateGroup(r.Context(), g, func(tx imgate.GroupTx) error {
+		if err := ad.checkOwner(tx); err != nil {
+			return err
+		}
 		owner := imgate.Member{GroupID: tx.Group().ID, UserID: c.userID, Role: imgate.RoleOwner, JoinedAt: at}
 		if err := tx.AddMember(owner); err != nil {
 			return err
@@ -205,21 +209,18 @@ func (s *Server) createGroup(r *http.Request, c *call) (any, error) {
 	return groupInfoOf(g, imgate.Member{}), nil
 }
 
-// checkOwnerLimits checks the app's limits on groups, on groups owned and
-// on groups joined for the acting user creating one. They are read before
-// the group is made, so concurrent creations may overshoot them a little.
-func (s *Server) checkOwnerLimits(ctx context.Context, c *call) error {
+// checkAppGroupLimit checks the app's limit on groups before one is
+// created. It is read before the group is made, so concurrent creations
+// may overshoot it a little; the creator's own limits are checked in the
+// creation's transaction (admission.checkOwner) and hold.
+func (s *Server) checkAppGroupLimit(ctx context.Context, c *call) error {
 	lim := c.app.Limits.WithDefaults()
-	app, owned, joined, err := s.store.GroupCounts(ctx, c.app.ID, c.userID)
+	app, _, _, err := s.store.GroupCounts(ctx, c.app.ID, c.userID)
 	switch {
 	case err != nil:
 		return err
 	case app >= lim.GroupsPerApp:
 		return imgate.Errorf(imgate.CodeAppGroupLimit, "the app has %d groups, its limit", app)
-	case owned >= lim.GroupsOwnedPerUser:
-		return imgate.Errorf(imgate.CodeOwnedGroupLimit, "user %d owns %d groups, the limit", c.userID, owned)
-	case joined >= lim.GroupsJoinedPerUser:
-		return imgate.Errorf(imgate.CodeJoinedGroupLimit, "user %d belongs to %d groups, the limit", c.userID, joined)
 	}
 	return nil
 }
@@ -297,12 +298,15 @@ func (s *Server) transferGroup(r *http.Request, c *call) (any, error) {
 		return nil, err
 	}
 	lim := c.app.Limits.WithDefaults()
-	_, owned, _, err := s.store.GroupCounts(r.Context(), c.app.ID, next)
-	if err != nil {
-		return nil, err
-	}
-	err = s.inGroup(r.Context(), c, int64(req.GroupID), imgate.RoleOwner, func(tx imgate.GroupTx, a actor) error {
-		if tx.Group().OwnerID != next && owned >= lim.GroupsOwnedPerUser {
+	err := s.inGroup(r.Context(), c, int64(req.GroupID), imgate.RoleOwner, func(tx imgate.GroupTx, a actor) error {
+		if tx.Group().OwnerID == next {
+			return nil
+		}
+		counts, err := tx.UserGroups(next)
+		if err != nil {
+			return err
+		}
+		if owned := counts[next].Owned; owned >= lim.GroupsOwnedPerUser {
 			return imgate.Errorf(imgate.CodeOwnedGroupLimit, "user %d owns %d groups, the limit", next, owned)
 		}
 		return transferLocked(tx, a, next)

@@ -86,7 +86,7 @@ func (s *Store) beginGroup(ctx context.Context, tx *sqlx.Tx, appID string, group
 	if err != nil {
 		return nil, err
 	}
-	return &groupTx{ctx: ctx, tx: tx, translate: s.d.Translate, g: g, out: outbox{appID: appID}}, nil
+	return &groupTx{ctx: ctx, tx: tx, translate: s.d.Translate, g: g, out: outbox{appID: appID}, lockClause: s.d.ForNoKeyUpdate}, nil
 }
 
 // Group returns a group: CodeGroupNotFound.

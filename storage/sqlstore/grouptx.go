@@ -25,6 +25,9 @@ type groupTx struct {
 	// has no conversation yet, so a new member has no history to skip.
 	created bool
 	out     outbox
+	// lockClause ends a SELECT of user rows the transaction serialises
+	// on (Dialect.ForNoKeyUpdate).
+	lockClause string
 }
 
 // Group returns the group as it stands in the transaction.

@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) imgate.Store) {
 	t.Run("RosterLists", s.testRosterLists)
 	t.Run("CreateGroup", s.testCreateGroup)
 	t.Run("GroupTx", s.testGroupTx)
+	t.Run("UserGroups", s.testUserGroups)
 	t.Run("GroupReads", s.testGroupReads)
 	t.Run("GroupExtras", s.testGroupExtras)
 	t.Run("DestroyGroup", s.testDestroyGroup)
