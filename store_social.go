@@ -26,9 +26,25 @@ type RosterStore interface {
 	// starting after the user id after (0: from the start), at most limit.
 	RosterItems(ctx context.Context, appID string, owner int64, filter RosterFilter, after int64, limit int) ([]RosterItem, error)
 	// RosterApplications lists the applications addressed to target, newest
-	// first, starting after the applicant id after in that order (0: from
-	// the start), at most limit.
-	RosterApplications(ctx context.Context, appID string, target int64, after int64, limit int) ([]RosterApplication, error)
+	// first (ties by applicant id, descending), starting after the
+	// position after in that order (the zero position: from the start),
+	// at most limit. The position is the last listed application's
+	// (RosterApplication.Pos), so a page starts where the one before
+	// ended even if that application was replaced or removed meanwhile.
+	RosterApplications(ctx context.Context, appID string, target int64, after RosterApplicationPos, limit int) ([]RosterApplication, error)
+}
+
+// RosterApplicationPos is a position in a list of roster applications,
+// newest first: the creation time and applicant of the application
+// there. The zero position is the start.
+type RosterApplicationPos struct {
+	CreatedAt   time.Time
+	ApplicantID int64
+}
+
+// Pos is the application's position in its target's list.
+func (a RosterApplication) Pos() RosterApplicationPos {
+	return RosterApplicationPos{CreatedAt: a.CreatedAt, ApplicantID: a.ApplicantID}
 }
 
 // RosterFilter selects roster items.

@@ -432,19 +432,25 @@ func (s *Server) rosterList(r *http.Request, c *call) (any, error) {
 // GET /roster/apply/list?cursor&limit: the applications addressed to the
 // acting user, newest first, whatever their status.
 func (s *Server) rosterApplications(r *http.Request, c *call) (any, error) {
-	pos, limit, err := pageQuery(query{r}, 1, rosterApplyPageDefault, rosterPageMax)
+	pos, limit, err := pageQuery(query{r}, 2, rosterApplyPageDefault, rosterPageMax)
 	if err != nil {
 		return nil, err
 	}
-	apps, err := s.store.RosterApplications(r.Context(), c.app.ID, c.userID, pos[0], limit+1)
+	// The cursor is the last application's position: its creation (ms)
+	// and applicant.
+	var after imgate.RosterApplicationPos
+	if pos[0] != 0 || pos[1] != 0 {
+		after = imgate.RosterApplicationPos{CreatedAt: time.UnixMilli(pos[0]), ApplicantID: pos[1]}
+	}
+	apps, err := s.store.RosterApplications(r.Context(), c.app.ID, c.userID, after, limit+1)
 	if err != nil {
 		return nil, err
 	}
-	out, last := []rosterApplication{}, int64(0)
+	out, last := []rosterApplication{}, imgate.RosterApplicationPos{}
 	for _, a := range apps[:min(len(apps), limit)] {
-		out, last = append(out, rosterApplicationOf(a)), a.ApplicantID
+		out, last = append(out, rosterApplicationOf(a)), a.Pos()
 	}
-	return list{Data: out, Cursor: nextCursor(len(apps), limit, last)}, nil
+	return list{Data: out, Cursor: nextCursor(len(apps), limit, last.CreatedAt.UnixMilli(), last.ApplicantID)}, nil
 }
 
 // rosterIDs lists all of owner's items that match the filter, by id.

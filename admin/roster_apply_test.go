@@ -336,6 +336,27 @@ func TestRosterApplyList(t *testing.T) {
 				}
 			}
 		})
+		t.Run("re-applied between pages", func(t *testing.T) {
+			// The last applicant of page 1 applies again, which makes its
+			// application the newest: page 2 goes on after page 1's end,
+			// repeating and skipping nothing.
+			a := reportTo(a, t)
+			var first []map[string]any
+			r := a.ok("GET", "/roster/apply/list?limit=2", a.as(tok), nil, &first)
+			last := int64(first[1]["user_id"].(float64))
+			putRosterApplication(t, a, imgate.RosterApplication{ApplicantID: last, TargetID: target, Status: imgate.ApplicationPending,
+				CreatedAt: time.UnixMilli(time.Now().Add(time.Minute).UnixMilli()), ExpiresAt: time.Now().Add(time.Hour)})
+			var rest []map[string]any
+			a.ok("GET", withQuery("/roster/apply/list", "limit", "10", "cursor", r.Cursor), a.as(tok), nil, &rest)
+			var ids []int64
+			for _, g := range append(first, rest...) {
+				ids = append(ids, int64(g["user_id"].(float64)))
+			}
+			slices.Sort(ids)
+			if !slices.Equal(ids, applicants) {
+				t.Errorf("page 1 and the rest: %v, want each of %v once", ids, applicants)
+			}
+		})
 		t.Run("only the target's", func(t *testing.T) {
 			if got, _ := rosterApplicationPages(reportTo(a, t), a.as(a.admin, applicants[0]), 10); len(got) != 0 {
 				t.Errorf("an applicant's own list: %v, want empty", got)

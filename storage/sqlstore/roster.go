@@ -161,19 +161,18 @@ func (s *Store) RosterItems(ctx context.Context, appID string, owner int64, filt
 }
 
 // RosterApplications lists the applications to target, newest first
-// (ties by applicant id, descending), from the one after the application
-// of the applicant after. A cursor whose application is gone ends the
-// list.
-func (s *Store) RosterApplications(ctx context.Context, appID string, target int64, after int64, limit int) ([]imgate.RosterApplication, error) {
+// (ties by applicant id, descending), from the position after
+// (roster_applications_target_idx serves the order and the position).
+func (s *Store) RosterApplications(ctx context.Context, appID string, target int64, after imgate.RosterApplicationPos, limit int) ([]imgate.RosterApplication, error) {
 	if limit <= 0 {
 		return []imgate.RosterApplication{}, nil
 	}
 	q := "SELECT " + rosterAppColumns + " FROM roster_applications WHERE app_id = ? AND target_id = ?"
 	args := []any{appID, target}
-	if after != 0 {
-		q += " AND (created_at, applicant_id) < (SELECT created_at, applicant_id FROM roster_applications" +
-			" WHERE app_id = ? AND target_id = ? AND applicant_id = ?)"
-		args = append(args, appID, target, after)
+	if after != (imgate.RosterApplicationPos{}) {
+		at := after.CreatedAt.UnixMilli()
+		q += " AND (created_at < ? OR (created_at = ? AND applicant_id < ?))"
+		args = append(args, at, at, after.ApplicantID)
 	}
 	q += " ORDER BY created_at DESC, applicant_id DESC LIMIT ?"
 	var rows []rosterAppRow

@@ -44,7 +44,7 @@ func (s suite) testRoster(t *testing.T) {
 		if it, err := st.RosterItem(t.Context(), "app", ids[0], ids[1]); err != nil || it.Friend {
 			t.Errorf("RosterItem after rollback = %+v, %v; want no friendship", it, err)
 		}
-		got, err := st.RosterApplications(t.Context(), "app", ids[1], 0, 10)
+		got, err := st.RosterApplications(t.Context(), "app", ids[1], imgate.RosterApplicationPos{}, 10)
 		wantNonNil(t, "RosterApplications after rollback", got, err)
 		ns, err := st.Notices(t.Context(), "app", ids[1], 0, 10)
 		wantNonNil(t, "Notices after rollback", ns, err)
@@ -122,7 +122,7 @@ func testRosterPut(t *testing.T, st imgate.Store) {
 	if err != nil || got.OwnerID != b || got.UserID != a || got.Relation() != imgate.RelationStranger {
 		t.Errorf("RosterItem(none) = %+v, %v; want a stranger with the ids", got, err)
 	}
-	apps, err := st.RosterApplications(t.Context(), "app", a, 0, 10)
+	apps, err := st.RosterApplications(t.Context(), "app", a, imgate.RosterApplicationPos{}, 10)
 	if d := diff([]imgate.RosterApplication{app}, apps); err != nil || d != "" {
 		t.Errorf("RosterApplications = %v, mismatch (-want +got):\n%s", err, d)
 	}
@@ -244,10 +244,11 @@ func testRosterApplications(t *testing.T, st imgate.Store) {
 			return tx.PutApplication(imgate.RosterApplication{ApplicantID: target, TargetID: applicant, CreatedAt: at(99)})
 		})
 	}
-	list := func(after int64, limit int) []int64 {
+	// page lists from after; it returns the ids and the last position.
+	page := func(after imgate.RosterApplicationPos, limit int) ([]int64, imgate.RosterApplicationPos) {
 		got, err := st.RosterApplications(t.Context(), "app", target, after, limit)
 		if err != nil {
-			t.Fatalf("RosterApplications(%d, %d) = %v", after, limit, err)
+			t.Fatalf("RosterApplications(%v, %d) = %v", after, limit, err)
 		}
 		ids := make([]int64, len(got))
 		for i, a := range got {
@@ -255,16 +256,29 @@ func testRosterApplications(t *testing.T, st imgate.Store) {
 			if a.Reason != "second" || a.TargetID != target {
 				t.Errorf("RosterApplications listed %+v, want the replacing application to the target", a)
 			}
+			after = a.Pos()
 		}
-		return ids
+		return ids, after
 	}
 	// Newest first, ties by applicant id descending: u3 (30), u1 (30),
 	// u2 (20), u0 (10).
-	wantIDs(t, "RosterApplications(all)", list(0, 10), nil, u[3], u[1], u[2], u[0])
-	wantIDs(t, "RosterApplications(page 1)", list(0, 2), nil, u[3], u[1])
-	wantIDs(t, "RosterApplications(page 2)", list(u[1], 2), nil, u[2], u[0])
-	wantIDs(t, "RosterApplications(after a tie)", list(u[3], 1), nil, u[1])
-	wantIDs(t, "RosterApplications(page 3)", list(u[0], 2), nil)
-	got, err := st.RosterApplications(t.Context(), "app", target, 0, 0)
+	all, _ := page(imgate.RosterApplicationPos{}, 10)
+	wantIDs(t, "RosterApplications(all)", all, nil, u[3], u[1], u[2], u[0])
+	first, pos := page(imgate.RosterApplicationPos{}, 2)
+	wantIDs(t, "RosterApplications(page 1)", first, nil, u[3], u[1])
+	second, pos2 := page(pos, 2)
+	wantIDs(t, "RosterApplications(page 2)", second, nil, u[2], u[0])
+	tie, _ := page(imgate.RosterApplicationPos{CreatedAt: at(30), ApplicantID: u[3]}, 1)
+	wantIDs(t, "RosterApplications(after a tie)", tie, nil, u[1])
+	third, _ := page(pos2, 2)
+	wantIDs(t, "RosterApplications(page 3)", third, nil)
+	// The last application of page 1 replaced by a newer one: page 2
+	// still starts where page 1 ended, skipping and repeating nothing.
+	mustRoster(t, st, "app", u[1], target, func(tx imgate.RosterTx) error {
+		return tx.PutApplication(imgate.RosterApplication{ApplicantID: u[1], TargetID: target, Reason: "second", CreatedAt: at(50)})
+	})
+	again, _ := page(pos, 2)
+	wantIDs(t, "RosterApplications(page 2, the cursor's application replaced since)", again, nil, u[2], u[0])
+	got, err := st.RosterApplications(t.Context(), "app", target, imgate.RosterApplicationPos{}, 0)
 	wantNonNil(t, "RosterApplications(limit 0)", got, err)
 }

@@ -145,7 +145,7 @@ func wantUserGone(t *testing.T, st imgate.Store, gone, bob, carol, g, other int6
 	}
 	items, err := st.RosterItems(ctx, "app", bob, imgate.FriendsOnly, 0, 10)
 	wantNonNil(t, "RosterItems(bob)", items, err)
-	apps, err := st.RosterApplications(ctx, "app", carol, 0, 10)
+	apps, err := st.RosterApplications(ctx, "app", carol, imgate.RosterApplicationPos{}, 10)
 	wantNonNil(t, "RosterApplications(carol)", apps, err)
 	ns, err := st.Notices(ctx, "app", gone, 0, 10)
 	wantNonNil(t, "Notices(deleted)", ns, err)
@@ -225,7 +225,7 @@ func (s suite) testSocialIsolation(t *testing.T) {
 		}
 		items, err := st.RosterItems(ctx, "b", ids[0], imgate.FriendsOnly, 0, 10)
 		wantNonNil(t, "RosterItems from b", items, err)
-		apps, err := st.RosterApplications(ctx, "b", ids[1], 0, 10)
+		apps, err := st.RosterApplications(ctx, "b", ids[1], imgate.RosterApplicationPos{}, 10)
 		wantNonNil(t, "RosterApplications from b", apps, err)
 		ns, err := st.Notices(ctx, "b", ids[1], 0, 10)
 		wantNonNil(t, "Notices from b", ns, err)
