@@ -366,3 +366,55 @@ func TestRESTSendPushed(t *testing.T) {
 		})
 	})
 }
+
+// TestClientMIDCollision: the web SDK makes client mids from the clock in
+// milliseconds, so two distinct messages can share one. Both are stored
+// and delivered, each with its own server_mid; a resend of either (same
+// client_mid, same message) still answers its first server_mid and
+// stores nothing, and so does a resend of an earlier one to another
+// conversation with the same client_mid.
+func TestClientMIDCollision(t *testing.T) {
+	eachStore(t, func(t *testing.T, open opener) {
+		s := start(t, open(t), gateway.Config{})
+		alice, atok := s.user("alice")
+		bob, btok := s.user("bob")
+		carol, _ := s.user("carol")
+		a := s.device(alice, atok, "a", false)
+		b := s.device(bob, btok, "b", false)
+		const cmid = 1_765_000_000_123 // a Date.getTime()
+		send := func(to uint64, content string) uint64 {
+			t.Helper()
+			dl, err := a.SendAs(ctx(t), cmid, a.xid, to, text(xsync.MessageBody_CHAT, content))
+			if err != nil || dl.Status.GetCode() != xsync.Status_OK || dl.ClientMid != cmid {
+				t.Fatalf("send %q with client_mid %d: %v %v", content, uint64(cmid), dl, err)
+			}
+			return dl.ServerMid
+		}
+		first, second := send(bob, "one"), send(bob, "two")
+		if first == second {
+			t.Errorf("two distinct messages with one client_mid got one server_mid %d", first)
+		}
+		toCarol := send(carol, "one")
+		if toCarol == first || toCarol == second {
+			t.Errorf("a message to another conversation with the client_mid got server_mid %d of an earlier one", toCarol)
+		}
+		if again := send(bob, "two"); again != second {
+			t.Errorf("resend of the second message: server_mid %d, want %d", again, second)
+		}
+		if again := send(bob, "one"); again != first {
+			t.Errorf("resend of the first message: server_mid %d, want %d", again, first)
+		}
+		hist, err := s.store.History(context.Background(), "app", int64(bob), imgate.Conv{Kind: imgate.ConvChat, Peer: int64(alice)}, 0, 10)
+		if err != nil || len(hist) != 2 {
+			t.Errorf("stored %d messages to bob, want 2 (%v)", len(hist), err)
+		}
+		if got := contents(t, b.waitConv(t, alice, 2)); fmt.Sprint(got) != "[one two]" {
+			t.Errorf("bob got %v, want [one two]", got)
+		}
+		b.Read(func(v client.View) {
+			if v.Dups() != 0 || len(v.Conv(alice)) != 2 {
+				t.Errorf("bob: %d metas, %d twice", len(v.Conv(alice)), v.Dups())
+			}
+		})
+	})
+}

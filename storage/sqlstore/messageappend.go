@@ -15,12 +15,18 @@ import (
 
 var _ imgate.MessageStore = (*Store)(nil)
 
-// midKey and txKey are the two dedupe keys of a message.
+// midKey and txKey are the two dedupe keys of a message. A client_mid
+// dedupes only a message of the same hash (clientHash).
 type midKey struct {
 	app       string
 	from      int64
 	device    uint32
 	clientMID int64
+	hash      int64
+}
+
+func midKeyOf(m imgate.Message, hash int64) midKey {
+	return midKey{m.AppID, m.From, m.FromDevice, m.ClientMID, hash}
 }
 
 type txKey struct {
@@ -124,7 +130,7 @@ func (a *appender) dedupeBatch() {
 	for i, m := range a.msgs {
 		a.same[i] = -1
 		if m.ClientMID != 0 {
-			k := midKey{m.AppID, m.From, m.FromDevice, m.ClientMID}
+			k := midKeyOf(m, clientHash(m))
 			if j, ok := mids[k]; ok {
 				a.same[i] = j
 				continue
@@ -241,11 +247,11 @@ func (a *appender) findStored(idx []int) error {
 	}
 	var parts []string
 	if len(mids) > 0 {
-		parts = append(parts, "SELECT "+messageColumns+" FROM messages WHERE client_mid <> 0"+
+		parts = append(parts, "SELECT "+messageColumns+", client_hash FROM messages WHERE client_mid <> 0"+
 			" AND (app_id, from_id, from_device, client_mid) IN (VALUES "+strings.Join(mids, ", ")+")")
 	}
 	if len(txs) > 0 {
-		parts = append(parts, "SELECT "+messageColumns+" FROM messages WHERE transaction_id <> ''"+
+		parts = append(parts, "SELECT "+messageColumns+", client_hash FROM messages WHERE transaction_id <> ''"+
 			" AND (app_id, transaction_id) IN (VALUES "+strings.Join(txs, ", ")+")")
 	}
 	var rows []messageRow
@@ -258,7 +264,7 @@ func (a *appender) findStored(idx []int) error {
 	for _, r := range rows {
 		m := r.message()
 		if m.ClientMID != 0 {
-			byMID[midKey{m.AppID, m.From, m.FromDevice, m.ClientMID}] = m
+			byMID[midKeyOf(m, r.ClientHash)] = m
 		}
 		if m.TransactionID != "" {
 			byTx[txKey{m.AppID, m.TransactionID}] = m
@@ -266,13 +272,27 @@ func (a *appender) findStored(idx []int) error {
 	}
 	for _, i := range idx {
 		m := a.msgs[i]
-		if old, ok := byMID[midKey{m.AppID, m.From, m.FromDevice, m.ClientMID}]; ok && m.ClientMID != 0 {
+		if old, ok := storedResend(byMID, m); ok {
 			a.stored[i] = old
 		} else if old, ok := byTx[txKey{m.AppID, m.TransactionID}]; ok && m.TransactionID != "" {
 			a.stored[i] = old
 		}
 	}
 	return nil
+}
+
+// storedResend finds the stored message that m, with a client_mid, is a
+// resend of: one of its client_mid and hash, or one stored before hashes
+// were (hash 0), which the client_mid alone dedupes.
+func storedResend(byMID map[midKey]imgate.Message, m imgate.Message) (imgate.Message, bool) {
+	if m.ClientMID == 0 {
+		return imgate.Message{}, false
+	}
+	if old, ok := byMID[midKeyOf(m, clientHash(m))]; ok {
+		return old, true
+	}
+	old, ok := byMID[midKeyOf(m, 0)]
+	return old, ok
 }
 
 // assign gives the new messages their seqs and ids, in the order of the

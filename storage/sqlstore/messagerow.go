@@ -45,13 +45,17 @@ type messageRow struct {
 	// this one that count as unread: see counts. Only the append writes
 	// it; reads leave it out.
 	N int64 `db:"n"`
+	// ClientHash tells a resend of a client_mid from another message
+	// (clientHash); only the append writes and reads it.
+	ClientHash int64 `db:"client_hash"`
 }
 
 const messageColumns = "conv_id, seq, id, app_id, kind, from_id, from_device, to_id, type, ctype, content," +
 	" config, attachment, ext, system, client_mid, transaction_id, at, edited_at, recalled, op, op_mid"
 
-// insertColumns are the columns the append writes: messageColumns and n.
-const insertColumns = messageColumns + ", n"
+// insertColumns are the columns the append writes: messageColumns, n
+// and client_hash.
+const insertColumns = messageColumns + ", n, client_hash"
 
 // counts tells whether m counts as unread: OPER messages, which carry an
 // operation on another message for the devices to apply, do not.
@@ -75,7 +79,7 @@ func newMessageRow(convID int64, m imgate.Message) messageRow {
 		ConvID: convID, Seq: m.Seq, ID: m.ID, AppID: m.AppID, Kind: int(m.Kind),
 		FromID: m.From, FromDevice: int64(m.FromDevice), ToID: m.To, Type: m.Type, CType: m.CType,
 		Content: m.Content, Config: m.Config, Attachment: m.Attachment, Ext: m.Ext, System: m.System,
-		ClientMID: m.ClientMID, TransactionID: m.TransactionID,
+		ClientMID: m.ClientMID, TransactionID: m.TransactionID, ClientHash: clientHash(m),
 		At: millis(m.At), EditedAt: millis(m.EditedAt), Recalled: m.Recalled, Op: m.Op, OpMID: m.OpMID,
 	}
 }

@@ -198,10 +198,12 @@ func testDedupeClientMID(t *testing.T, st imgate.Store, ms imgate.MessageStore) 
 		return m
 	}
 	first, _ := mustAppend(t, ms, withMID("x", 7, 1))
-	// A resend, a repeat inside the batch, and the same client mid from
-	// another device, which is another message.
-	out, dup := mustAppend(t, ms, withMID("x again", 7, 1), withMID("y", 8, 1), withMID("y again", 8, 1), withMID("z", 7, 2))
-	if d := diff([]bool{true, false, true, false}, dup); d != "" {
+	// A resend, a repeat inside the batch, the same client mid from
+	// another device, which is another message, and another message with
+	// the client mid of the first (a client mid made from the clock):
+	// a client mid dedupes only the same message.
+	out, dup := mustAppend(t, ms, withMID("x", 7, 1), withMID("y", 8, 1), withMID("y", 8, 1), withMID("z", 7, 2), withMID("x2", 7, 1))
+	if d := diff([]bool{true, false, true, false, false}, dup); d != "" {
 		t.Errorf("dups mismatch (-want +got):\n%s", d)
 	}
 	if d := diff(first[0], out[0]); d != "" {
@@ -210,21 +212,22 @@ func testDedupeClientMID(t *testing.T, st imgate.Store, ms imgate.MessageStore) 
 	if d := diff(out[1], out[2]); d != "" {
 		t.Errorf("a repeat in the batch is not the batch's first (-want +got):\n%s", d)
 	}
-	if d := diff([]int64{1, 2, 2, 3}, msgSeqs(out)); d != "" {
+	if d := diff([]int64{1, 2, 2, 3, 4}, msgSeqs(out)); d != "" {
 		t.Errorf("seqs mismatch (-want +got):\n%s", d)
 	}
-	// A batch of nothing but resends stores nothing and leaves no gap.
-	_, dup = mustAppend(t, ms, withMID("again", 7, 1), withMID("again", 8, 1))
-	if !dup[0] || !dup[1] {
-		t.Errorf("dups of a batch of resends = %v, want both", dup)
+	// A batch of nothing but resends (of both messages of client mid 7)
+	// stores nothing and leaves no gap.
+	again, dup := mustAppend(t, ms, withMID("x2", 7, 1), withMID("y", 8, 1), withMID("x", 7, 1))
+	if !dup[0] || !dup[1] || !dup[2] || again[0].ID != out[4].ID || again[2].ID != first[0].ID {
+		t.Errorf("a batch of resends = %v, dups %v; want each the message it repeats", again, dup)
 	}
 	last, _ := mustAppend(t, ms, chat("app", b, a, "w"))
-	if last[0].Seq != 4 {
-		t.Errorf("seq after resends = %d, want 4", last[0].Seq)
+	if last[0].Seq != 5 {
+		t.Errorf("seq after resends = %d, want 5", last[0].Seq)
 	}
 	got := mustMessages(t, ms, "app", a, imgate.Conv{Kind: imgate.ConvChat, Peer: b})
-	wantSeqs(t, "chat after resends", got, 4)
-	if d := diff([]string{"x", "y", "z", "w"}, contents(got)); d != "" {
+	wantSeqs(t, "chat after resends", got, 5)
+	if d := diff([]string{"x", "y", "z", "x2", "w"}, contents(got)); d != "" {
 		t.Errorf("stored messages mismatch (-want +got):\n%s", d)
 	}
 }

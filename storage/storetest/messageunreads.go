@@ -191,8 +191,8 @@ func testOperResends(t *testing.T, st imgate.Store, ms imgate.MessageStore) {
 	// A resend of a stored message, an oper message repeated in the batch,
 	// a new message, and another conversation.
 	out, dup := mustAppend(t, ms,
-		withMID(chat("app", a, b, "m1 again"), 1), withMID(oper(a, b, first[0].ID, "op"), 2),
-		withMID(chat("app", a, b, "m2"), 3), withMID(oper(a, b, first[0].ID, "op again"), 2),
+		withMID(chat("app", a, b, "m1"), 1), withMID(oper(a, b, first[0].ID, "op"), 2),
+		withMID(chat("app", a, b, "m2"), 3), withMID(oper(a, b, first[0].ID, "op"), 2),
 		withMID(chat("app", a, c, "c1"), 4))
 	if d := diff([]bool{true, false, false, true, false}, dup); d != "" {
 		t.Errorf("dups mismatch (-want +got):\n%s", d)
@@ -202,13 +202,13 @@ func testOperResends(t *testing.T, st imgate.Store, ms imgate.MessageStore) {
 	}
 	wantUnreads(t, "after resends", ms, b, []imgate.Unread{{Conv: withA, Count: 2, LastID: out[2].ID}})
 	// A resend of a stored oper message takes nothing off the count.
-	more, dup := mustAppend(t, ms, withMID(oper(a, b, first[0].ID, "op resent"), 2), withMID(chat("app", a, b, "m3"), 5))
+	more, dup := mustAppend(t, ms, withMID(oper(a, b, first[0].ID, "op"), 2), withMID(chat("app", a, b, "m3"), 5))
 	if !dup[0] || dup[1] || more[1].Seq != 4 {
 		t.Errorf("resend of an oper message and a new one = dups %v, seq %d; want the first a dup, the second at seq 4", dup, more[1].Seq)
 	}
 	wantUnreads(t, "after an oper message's resend", ms, b, []imgate.Unread{{Conv: withA, Count: 3, LastID: more[1].ID}})
 	// A batch of nothing but resends changes nothing.
-	mustAppend(t, ms, withMID(chat("app", a, b, "x"), 1), withMID(chat("app", a, b, "x"), 2), withMID(chat("app", a, b, "x"), 5))
+	mustAppend(t, ms, withMID(chat("app", a, b, "m1"), 1), withMID(oper(a, b, first[0].ID, "op"), 2), withMID(chat("app", a, b, "m3"), 5))
 	wantUnreads(t, "after a batch of resends", ms, b, []imgate.Unread{{Conv: withA, Count: 3, LastID: more[1].ID}})
 	mustMarkRead(t, ms, b, withA, 2)
 	wantUnread(t, "read up to the oper message", ms, b, withA, 2)
