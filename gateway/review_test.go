@@ -138,16 +138,7 @@ func TestOwnMessagesWhileLoggingIn(t *testing.T) {
 			}
 			// It has the message, whether or not the older one reached it
 			// too (pushed if it was still on its way when a1 logged in).
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			var got []*xsync.Meta
-			err := a1.Wait(c, func(v client.View) bool {
-				got = v.Conv(to)
-				return slices.ContainsFunc(got, func(m *xsync.Meta) bool { return m.Id == mid })
-			})
-			if err != nil {
-				t.Errorf("a1 got %v, want the message sent after its login: %v", contents(t, got), err)
-			}
+			a1.waitFor(t, to, mid, "the message sent after its login")
 		})
 	}
 }
@@ -191,16 +182,7 @@ func TestOwnMessageOnItsWayAtLogin(t *testing.T) {
 			}
 			a1.settled(t) // its position loaded: setup is over
 			held.hold(false)
-			c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			var got []*xsync.Meta
-			err := a1.Wait(c, func(v client.View) bool {
-				got = v.Conv(to)
-				return slices.ContainsFunc(got, func(m *xsync.Meta) bool { return m.Id == mid })
-			})
-			if err != nil {
-				t.Errorf("a1 got %v, want the message sent while it logged in: %v", contents(t, got), err)
-			}
+			a1.waitFor(t, to, mid, "the message sent while it logged in")
 		})
 	}
 }
@@ -537,5 +519,21 @@ func TestChatAcrossNodesNotHeld(t *testing.T) {
 	s.hub.Deliver(chat(bob, alice, 4, int64(alice))) // there
 	if held, _ := gateway.Holds(s.hub); held != 0 {
 		t.Errorf("%d events held for a gap in a conversation that had none", held)
+	}
+}
+
+// waitFor waits until the device has the message id in the conversation
+// with uid, and says what it got if it does not within 10 s.
+func (d *device) waitFor(t *testing.T, uid, id uint64, what string) {
+	t.Helper()
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []*xsync.Meta
+	err := d.Wait(c, func(v client.View) bool {
+		got = v.Conv(uid)
+		return slices.ContainsFunc(got, func(m *xsync.Meta) bool { return m.Id == id })
+	})
+	if err != nil {
+		t.Errorf("device %v got %v, want %s: %v", d.xid, contents(t, got), what, err)
 	}
 }
