@@ -10,11 +10,12 @@ import (
 
 func TestWindowAcrossRedisRestart(t *testing.T) {
 	// One user sends to another through both nodes, so that each node
-	// gets the conversation on two streams (its own commits and the
-	// bus's) that interleave: devices pull, and the windows answer. Redis
-	// dies and comes back mid-stream, so the nodes miss events: the
-	// windows are dropped, and every device, including one that logs in
-	// after, ends with every message once, in order, none skipped.
+	// gets the conversation from its own commits and from the bus,
+	// interleaved; the devices pull from a key behind them (as an app
+	// does after a NOTICE), and the windows answer. Redis dies and comes
+	// back mid-stream, so the nodes miss events: the windows are
+	// dropped, and every device, including one that logs in after, ends
+	// with every message once, in order, none skipped.
 	r := startRedis(t)
 	c := newCluster(t, 2, []string{"--redis", r.url(), "--bus-probe-interval", "500ms"})
 	a, b := c.nodes[0], c.nodes[1]
@@ -29,8 +30,14 @@ func TestWindowAcrossRedisRestart(t *testing.T) {
 		defer wg.Done()
 		c.sendLoop(func(i int) *node { return c.nodes[i%2] }, sender, uid, n, 15*time.Millisecond)
 	}()
-	onB.waitConv(t, sender, 40, 20*time.Second)
 	memory := func(nd *node) float64 { return max(nd.metric(`imgate_pulls_total{source="memory"}`), 0) }
+	for _, d := range []*device{onB, onA} {
+		got := d.waitConv(t, sender, 40, 20*time.Second)
+		if err := d.Pull(context.Background(), sender, got[20].Id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "pulls answered from memory", func() bool { return memory(a)+memory(b) >= 2 })
 	before := memory(a) + memory(b)
 	r.kill()
 	eventually(t, 10*time.Second, "node B reports the bus degraded", func() bool {
